@@ -1,0 +1,74 @@
+#include "engine/base/time_format.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <charconv>
+
+namespace rappel {
+namespace {
+
+bool read_int(std::string_view s, std::size_t pos, std::size_t len, int& out) {
+    if (pos + len > s.size()) return false;
+    for (std::size_t i = pos; i < pos + len; ++i)
+        if (s[i] < '0' || s[i] > '9') return false;
+    auto [p, ec] = std::from_chars(s.data() + pos, s.data() + pos + len, out);
+    return ec == std::errc{} && p == s.data() + pos + len;
+}
+
+} // namespace
+
+std::string format_rfc3339(TimePoint t) {
+    using namespace std::chrono;
+    const auto days = floor<std::chrono::days>(t);
+    const year_month_day ymd{days};
+    const hh_mm_ss hms{t - days};
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", int(ymd.year()),
+                       unsigned(ymd.month()), unsigned(ymd.day()), hms.hours().count(),
+                       hms.minutes().count(), hms.seconds().count(), hms.subseconds().count());
+}
+
+std::optional<TimePoint> parse_rfc3339(std::string_view s) {
+    using namespace std::chrono;
+    int y, mo, d, h, mi, sec;
+    if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+        s[13] != ':' || s[16] != ':')
+        return std::nullopt;
+    if (!read_int(s, 0, 4, y) || !read_int(s, 5, 2, mo) || !read_int(s, 8, 2, d) ||
+        !read_int(s, 11, 2, h) || !read_int(s, 14, 2, mi) || !read_int(s, 17, 2, sec))
+        return std::nullopt;
+    const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+    if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+    std::size_t pos = 19;
+    int millis = 0;
+    if (pos < s.size() && s[pos] == '.') {
+        ++pos;
+        std::size_t digits = 0;
+        while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+            if (digits < 3) millis = millis * 10 + (s[pos] - '0');
+            ++digits;
+            ++pos;
+        }
+        if (digits == 0) return std::nullopt;
+        for (std::size_t i = digits; i < 3; ++i) millis *= 10;
+    }
+    int offset_min = 0;
+    if (pos == s.size()) return std::nullopt;
+    if (s[pos] == 'Z' || s[pos] == 'z') {
+        ++pos;
+    } else if (s[pos] == '+' || s[pos] == '-') {
+        int oh, om;
+        if (pos + 6 != s.size() || s[pos + 3] != ':' || !read_int(s, pos + 1, 2, oh) ||
+            !read_int(s, pos + 4, 2, om) || oh > 23 || om > 59)
+            return std::nullopt;
+        offset_min = (oh * 60 + om) * (s[pos] == '-' ? -1 : 1);
+        pos += 6;
+    } else {
+        return std::nullopt;
+    }
+    if (pos != s.size()) return std::nullopt;
+    TimePoint t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + milliseconds{millis};
+    return t - minutes{offset_min};
+}
+
+} // namespace rappel

@@ -1,0 +1,28 @@
+#pragma once
+// A real redis-server on a free loopback port, in a temporary directory, with AOF
+// (appendfsync everysec) like production. Stopped by the destructor.
+#include "tests/support/process.hpp"
+
+#include <memory>
+#include <string>
+
+namespace rappel::testkit {
+
+class RedisServer {
+public:
+    RedisServer();
+    ~RedisServer();
+    int port() const { return port_; }
+    const std::string& host() const { return host_; }
+    // Runs a command with redis-cli and returns its raw output (for assertions).
+    std::string cli(const std::string& args) const;
+    void flushall() const;
+
+private:
+    std::string host_ = "127.0.0.1";
+    int port_ = 0;
+    std::unique_ptr<TempDir> dir_;
+    std::unique_ptr<Process> proc_;
+};
+
+}  // namespace rappel::testkit
