@@ -28,6 +28,11 @@ RealDuration SimulatedClock::real_delay_until(TimePoint t) const {
     return duration_cast<RealDuration>(duration<double, std::milli>(sim_ms / speed_));
 }
 
+Millis SimulatedClock::elapsed_during(RealDuration d) const {
+    using namespace std::chrono;
+    return Millis{static_cast<Millis::rep>(duration<double, std::milli>(d).count() * speed_)};
+}
+
 TimePoint ManualClock::now() const {
     std::lock_guard lock(mu_);
     return now_;

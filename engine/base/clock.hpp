@@ -23,6 +23,11 @@ public:
     virtual TimePoint now() const = 0;
     // How long, in real time, until the clock reads `t`. Zero if already past.
     virtual RealDuration real_delay_until(TimePoint t) const = 0;
+    // How much clock time passes during `d` of real time. Leases use it: they guard against
+    // a crashed process, which is a matter of real time even on a simulated timeline.
+    virtual Millis elapsed_during(RealDuration d) const {
+        return std::chrono::duration_cast<Millis>(d);
+    }
 };
 using ClockPtr = std::shared_ptr<Clock>;
 
@@ -40,6 +45,7 @@ public:
     SimulatedClock(TimePoint start, double speed, std::chrono::system_clock::time_point anchor);
     TimePoint now() const override;
     RealDuration real_delay_until(TimePoint t) const override;
+    Millis elapsed_during(RealDuration d) const override;
     double speed() const { return speed_; }
 
 private:

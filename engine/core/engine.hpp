@@ -1,0 +1,62 @@
+#pragma once
+// The engine: ingest (Kafka -> validated, planned, applied to the Redis schedule with the
+// partition's offset), firing (claim due reminders with a lease, render, send, record the
+// result), and the outbox relay (outcomes written atomically with state changes, forwarded to
+// Kafka by an idempotent producer). Everything runs on one io_context thread.
+#include "channels/registry.hpp"
+#include "engine/base/clock.hpp"
+#include "engine/base/random.hpp"
+#include "engine/config/config.hpp"
+#include "templates/template_set.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace rappel::core {
+
+struct EngineStats {
+    std::uint64_t events_consumed = 0;
+    std::uint64_t events_invalid = 0;
+    std::uint64_t events_applied = 0;
+    std::uint64_t reminders_claimed = 0;
+    std::uint64_t sends_accepted = 0;
+    std::uint64_t sends_retried = 0;
+    std::uint64_t sends_rejected = 0;
+    std::uint64_t outcomes_relayed = 0;
+    std::uint64_t partitions_owned = 0;
+};
+
+struct EngineDeps {
+    boost::asio::io_context& io;
+    const config::Config& config;
+    const templates::TemplateSet& templates;
+    channels::ChannelRegistry& channels;
+    ClockPtr clock;
+    RandomPtr random;
+    std::string instance_id;  // unique per running process; part of claim tokens
+};
+
+class Engine {
+public:
+    explicit Engine(EngineDeps deps);
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // Connects to Redis and Kafka and starts consuming. Throws on invalid Kafka settings.
+    void start();
+    // Graceful stop: no new events or claims, in-flight sends finish (or are released),
+    // the outbox is relayed, offsets committed. `done` runs on the io thread.
+    void shutdown(std::function<void()> done);
+    EngineStats stats() const;
+
+private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace rappel::core

@@ -1,0 +1,81 @@
+// End to end through the real components: Kafka mock cluster over TCP, redis-server, the
+// provider simulator, an SMTP sink, and the rappeld binary on a simulated clock.
+#define BOOST_TEST_MODULE engine_fault
+#include <boost/test/unit_test.hpp>
+
+#include "tests/engine/engine_fixture.hpp"
+
+using namespace rappel;
+using namespace rappel::testkit;
+using namespace rappel::enginetest;
+
+BOOST_AUTO_TEST_CASE(an_engine_killed_mid_run_loses_nothing_and_sends_nothing_twice) {
+    Fixture f;
+    f.start();
+    const auto now = f.stack.sim_now();
+    std::set<std::string> licences;
+    std::set<std::string> numbers;
+    // 40 licences with due dates spread over ~30 days: 80 SMS over the run.
+    for (int i = 0; i < 40; ++i) {
+        const auto due = ymd_text(now + std::chrono::days{36 + (i % 30)});
+        const auto number = fmt::format("+1613556{:04}", i);
+        const auto licence = fmt::format("KILL-{}", i);
+        f.stack.publish(due_event(fmt::format("evt-d{}", i), licence, 1, due, Holder{"N", "en", number, "", {"sms"}}));
+        licences.insert(licence);
+        numbers.insert(number);
+    }
+    f.stack.flush();
+    auto accepted_for_test = [&] {
+        std::size_t n = 0;
+        for (const auto& r : f.stack.sim().requests()) n += numbers.count(r.to) && r.status == 201 && !r.duplicate;
+        return n;
+    };
+    BOOST_REQUIRE(wait_until([&] { return accepted_for_test() >= 10; }, 60s));
+    f.engine->kill_hard();
+    const auto at_kill = accepted_for_test();
+    BOOST_TEST_MESSAGE("killed after " << at_kill << " messages");
+    BOOST_CHECK_LT(at_kill, 80u);
+    f.engine = f.stack.start_engine("engine-2");
+    auto outs = f.wait_all_terminal(licences, 120s);
+
+    std::map<std::string, int> accepted_per_key;
+    for (const auto& r : f.stack.sim().requests())
+        if (numbers.count(r.to) && r.status == 201 && !r.duplicate) accepted_per_key[r.idempotency_key]++;
+    BOOST_CHECK_EQUAL(accepted_per_key.size(), 80u);
+    for (const auto& [key, n] : accepted_per_key) BOOST_CHECK_MESSAGE(n == 1, key << " accepted " << n << " times");
+    std::map<std::string, std::set<std::string>> terminal;
+    for (const auto& o : outs)
+        if (licences.count(o.value("licence_id", "")) && is_terminal(o.value("status", "")))
+            terminal[o.value("reminder_id", "")].insert(o.value("status", ""));
+    BOOST_CHECK_EQUAL(terminal.size(), 80u);
+    for (const auto& [rid, statuses] : terminal) BOOST_CHECK_MESSAGE(statuses == std::set<std::string>{"sent"}, rid);
+    f.stop_engine();
+}
+
+BOOST_AUTO_TEST_CASE(a_provider_failing_twice_then_accepting_gets_the_message_through_in_3_attempts) {
+    Fixture f;
+    f.start();
+    sim::Fault fault;
+    fault.status = 503;
+    fault.times = 2;
+    fault.match_to = "+16135554001";
+    f.stack.sim().add_fault(fault);
+    const auto due = ymd_text(f.stack.sim_now() + std::chrono::days{32});
+    f.stack.publish(due_event("evt-f1", "RETRY-1", 1, due, Holder{"F", "en", "+16135554001", "", {"sms"}}));
+    f.stack.flush();
+    auto outs = f.stack.outcomes([](const auto& o) { return Fixture::count(o, "sent", "RETRY-1") >= 1; }, 60s);
+    const Json* sent = nullptr;
+    for (const auto& o : outs)
+        if (o.value("licence_id", "") == "RETRY-1" && o.value("status", "") == "sent") sent = &o;
+    BOOST_REQUIRE(sent);
+    BOOST_CHECK_EQUAL(sent->value("attempt", 0), 3);
+    BOOST_CHECK_EQUAL(sent->value("stage", ""), "30d");
+    BOOST_CHECK(!sent->value("provider_message_id", "").empty());
+    auto reqs = f.sms_to("+16135554001");
+    BOOST_REQUIRE_GE(reqs.size(), 3u);
+    BOOST_CHECK_EQUAL(reqs[0].status, 503);
+    BOOST_CHECK_EQUAL(reqs[1].status, 503);
+    BOOST_CHECK_EQUAL(reqs[2].status, 201);
+    BOOST_CHECK_EQUAL(reqs[0].idempotency_key, reqs[2].idempotency_key);
+    f.stop_engine();
+}
