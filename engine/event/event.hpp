@@ -1,5 +1,5 @@
 #pragma once
-// renewal-event/1, as validated by parse_event(). See docs/events.md.
+// renewal-event/1, as validated by EventParser (engine/event/event_parser.hpp). See docs/events.md.
 #include "engine/base/channel_kind.hpp"
 #include "engine/base/clock.hpp"
 #include "engine/base/result.hpp"
@@ -55,5 +55,13 @@ struct EventError {
     std::string detail;    // human text, e.g. "field 'version' must be an integer >= 0"; no contact data
     std::string event_id;  // if it could be read, for the `invalid` outcome
 };
+
+// The Kafka key of the event and of its outcomes: "<program>/<licence_id>".
+inline std::string outcome_key(const RenewalEvent& ev) {
+    std::string key;
+    key.reserve(ev.program.size() + 1 + ev.licence_id.size());
+    key.append(ev.program).append(1, '/').append(ev.licence_id);
+    return key;
+}
 
 }  // namespace rappel

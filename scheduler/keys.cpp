@@ -1,0 +1,72 @@
+#include "scheduler/keys.hpp"
+
+#include <openssl/evp.h>
+
+#include <array>
+#include <cstdio>
+#include <utility>
+
+namespace rappel::scheduler {
+namespace {
+
+constexpr char kSep = '\x1f';
+constexpr std::size_t kHexChars = 24;
+
+std::string sha256_hex24(std::string_view text) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+    unsigned int len = 0;
+    // EVP_Digest with SHA-256 cannot fail short of memory exhaustion; a zero digest would
+    // still give a well-formed id, and the tests pin the expected values.
+    EVP_Digest(text.data(), text.size(), md.data(), &len, EVP_sha256(), nullptr);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(kHexChars);
+    for (std::size_t i = 0; i < kHexChars / 2; ++i) {
+        out.push_back(kHex[md[i] >> 4]);
+        out.push_back(kHex[md[i] & 0x0f]);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string reminder_id(std::string_view program, std::string_view licence_id,
+                        std::chrono::year_month_day due_date, std::string_view stage,
+                        ChannelKind channel) {
+    char date[16];
+    std::snprintf(date, sizeof date, "%04d-%02u-%02u", static_cast<int>(due_date.year()),
+                  static_cast<unsigned>(due_date.month()), static_cast<unsigned>(due_date.day()));
+    std::string text;
+    text.reserve(program.size() + licence_id.size() + stage.size() + 32);
+    text.append(program).append(1, kSep).append(licence_id).append(1, kSep).append(date);
+    text.append(1, kSep).append(stage).append(1, kSep).append(to_string(channel));
+    return "r" + sha256_hex24(text);
+}
+
+std::string licence_key_hash(std::string_view program, std::string_view licence_id) {
+    std::string text;
+    text.reserve(program.size() + 1 + licence_id.size());
+    text.append(program).append(1, kSep).append(licence_id);
+    return sha256_hex24(text);
+}
+
+Keys::Keys(std::string prefix, std::int32_t partition)
+    : partition_(partition),
+      tag_("{p" + std::to_string(partition) + "}"),
+      base_(std::move(prefix) + ":" + tag_ + ":") {}
+
+std::string Keys::with(std::string_view a, std::string_view b) const {
+    std::string key;
+    key.reserve(base_.size() + a.size() + b.size());
+    key.append(base_).append(a).append(b);
+    return key;
+}
+
+std::string Keys::schedule() const { return with("sched"); }
+std::string Keys::reminder(std::string_view rid) const { return with("r:", rid); }
+std::string Keys::licence(std::string_view lic_hash) const { return with("l:", lic_hash); }
+std::string Keys::done(std::string_view rid) const { return with("d:", rid); }
+std::string Keys::offsets() const { return with("off"); }
+std::string Keys::outbox() const { return with("outbox"); }
+
+}  // namespace rappel::scheduler
