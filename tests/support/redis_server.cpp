@@ -22,18 +22,21 @@ bool pings(const std::string& host, int port) {
     redisFree(c);
     return ok;
 }
+
+std::unique_ptr<Process> spawn_redis(const std::string& host, int port, const std::string& dir) {
+    return std::make_unique<Process>(
+        std::vector<std::string>{"redis-server", "--port", std::to_string(port), "--bind", host,
+                                 "--dir", dir, "--appendonly", "yes", "--appendfsync",
+                                 "everysec", "--save", "", "--protected-mode", "no",
+                                 "--daemonize", "no", "--logfile", dir + "/redis.log"});
+}
 }  // namespace
 
 RedisServer::RedisServer() {
     dir_ = std::make_unique<TempDir>("rappel-redis");
     for (int tries = 0; tries < 5; ++tries) {
         port_ = free_port();
-        proc_ = std::make_unique<Process>(
-            std::vector<std::string>{"redis-server", "--port", std::to_string(port_), "--bind",
-                                     host_, "--dir", dir_->path(), "--appendonly", "yes",
-                                     "--appendfsync", "everysec", "--save", "",
-                                     "--protected-mode", "no", "--daemonize", "no",
-                                     "--logfile", dir_->path() + "/redis.log"});
+        proc_ = spawn_redis(host_, port_, dir_->path());
         if (wait_until([&] { return pings(host_, port_) || !proc_->running(); },
                        std::chrono::seconds{10}) &&
             proc_->running())
@@ -63,5 +66,19 @@ std::string RedisServer::cli(const std::string& args) const {
 }
 
 void RedisServer::flushall() const { cli("FLUSHALL"); }
+
+void RedisServer::restart() {
+    if (proc_) {
+        proc_->signal(SIGTERM);
+        if (!proc_->wait(std::chrono::seconds{5})) proc_->kill_hard();
+        proc_.reset();
+    }
+    proc_ = spawn_redis(host_, port_, dir_->path());
+    if (wait_until([&] { return pings(host_, port_) || !proc_->running(); },
+                   std::chrono::seconds{10}) &&
+        proc_->running())
+        return;
+    throw std::runtime_error("redis-server did not restart on port " + std::to_string(port_));
+}
 
 }  // namespace rappel::testkit

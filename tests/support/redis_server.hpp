@@ -17,6 +17,9 @@ public:
     // Runs a command with redis-cli and returns its raw output (for assertions).
     std::string cli(const std::string& args) const;
     void flushall() const;
+    // Stops redis-server (SIGTERM, then SIGKILL) and starts it again on the same port and
+    // directory (data survives through the AOF). Works if the server already exited.
+    void restart();
 
 private:
     std::string host_ = "127.0.0.1";
