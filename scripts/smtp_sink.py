@@ -98,12 +98,11 @@ async def main():
     server = await loop.create_server(
         lambda: SMTP(sink, hostname="rappel-sink", decode_data=False),
         host=args.host, port=args.port)
-    port = server.sockets[0].getsockname()[1]
-    print(f"listening smtp://{args.host}:{port}", flush=True)
-
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    port = server.sockets[0].getsockname()[1]
+    print(f"listening smtp://{args.host}:{port}", flush=True)
     await stop.wait()
     server.close()
     await server.wait_closed()

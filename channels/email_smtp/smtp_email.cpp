@@ -1,0 +1,182 @@
+#include "channels/email_smtp/smtp_email.hpp"
+
+#include "channels/http/curl_util.hpp"
+#include "engine/base/log.hpp"
+
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <utility>
+
+namespace rappel::channels {
+
+namespace {
+
+struct Request {
+    std::string reminder_id;
+    std::string message_id;
+    std::string payload;
+    std::size_t offset = 0;
+    SlistPtr recipients;
+    SendCallback done;
+};
+
+std::size_t on_read(char* buffer, std::size_t size, std::size_t count, void* userp) {
+    auto* request = static_cast<Request*>(userp);
+    const std::size_t n = std::min(size * count, request->payload.size() - request->offset);
+    std::memcpy(buffer, request->payload.data() + request->offset, n);
+    request->offset += n;
+    return n;
+}
+
+long use_ssl(config::StartTls mode) {
+    switch (mode) {
+    case config::StartTls::none: return static_cast<long>(CURLUSESSL_NONE);
+    case config::StartTls::try_: return static_cast<long>(CURLUSESSL_TRY);
+    case config::StartTls::required: return static_cast<long>(CURLUSESSL_ALL);
+    }
+    return static_cast<long>(CURLUSESSL_TRY);
+}
+
+std::string percent_encode(std::string_view value) {
+    static constexpr std::string_view hex = "0123456789ABCDEF";
+    std::string out;
+    for (const char c : value) {
+        const auto u = static_cast<unsigned char>(c);
+        if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            out += c;
+        } else {
+            out += '%';
+            out += hex[u >> 4];
+            out += hex[u & 0x0F];
+        }
+    }
+    return out;
+}
+
+std::string unsubscribe_for(std::string url, std::string_view reminder_id) {
+    static constexpr std::string_view placeholder = "{reminder_id}";
+    const std::string id = percent_encode(reminder_id);
+    for (std::size_t pos = url.find(placeholder); pos != std::string::npos;
+         pos = url.find(placeholder, pos + id.size())) {
+        url.replace(pos, placeholder.size(), id);
+    }
+    return url;
+}
+
+void post_result(CurlMulti& curl, SendCallback done, SendResult result) {
+    boost::asio::post(curl.io(), [done = std::move(done), result = std::move(result)]() mutable {
+        done(std::move(result));
+    });
+}
+
+}  // namespace
+
+SendResult classify_smtp(CURLcode code, long smtp_reply) {
+    SendResult r;
+    if (code == CURLE_OK) {
+        r.status = SendStatus::accepted;
+        r.reason = fmt::format("smtp {}", smtp_reply);
+        return r;
+    }
+    if (smtp_reply >= 500 && smtp_reply < 600) {
+        r.status = SendStatus::rejected;
+        r.reason = fmt::format("smtp {}", smtp_reply);
+    } else if (smtp_reply >= 400 && smtp_reply < 500) {
+        r.status = SendStatus::retry;
+        r.reason = fmt::format("smtp {}", smtp_reply);
+    } else {
+        r.status = SendStatus::retry;
+        r.reason = curl_failure_reason(code);
+    }
+    return r;
+}
+
+SmtpEmail::SmtpEmail(const config::ProviderConfig& provider, CurlMulti& curl, ClockPtr clock)
+    : curl_(curl),
+      clock_(clock ? std::move(clock) : std::make_shared<SystemClock>()),
+      name_(provider.name),
+      url_(provider.url),
+      username_(provider.username),
+      password_(provider.password),
+      starttls_(provider.starttls),
+      timeout_(provider.timeout),
+      unsubscribe_url_(provider.unsubscribe_url) {
+    const auto fail = [&](std::string_view what) {
+        throw std::invalid_argument(fmt::format("provider {}: {}", provider.name, what));
+    };
+    if (!url_.starts_with("smtp://") && !url_.starts_with("smtps://"))
+        fail("url must be smtp://host:port or smtps://host:port");
+    auto from = mime::parse_mailbox(provider.from);
+    if (!from) fail("from must be an email address, optionally as \"Name <address>\"");
+    from_ = std::move(*from);
+    if (timeout_.count() <= 0) fail("timeout must be positive");
+}
+
+void SmtpEmail::send(const Message& message, SendCallback done) {
+    if (!mime::valid_address(message.to) || message.reminder_id.empty()) {
+        post_result(curl_, std::move(done),
+                    SendResult{SendStatus::rejected, {}, "invalid address or reminder id", {}});
+        return;
+    }
+    auto request = std::make_shared<Request>();
+    request->reminder_id = message.reminder_id;
+    request->message_id = mime::message_id_for(message.reminder_id);
+
+    mime::MailInput mail;
+    mail.from = from_;
+    mail.to = message.to;
+    mail.subject = message.subject;
+    mail.text = message.text;
+    mail.html = message.html;
+    mail.message_id = request->message_id;
+    mail.date = clock_->now();
+    mail.language = message.language;
+    if (!unsubscribe_url_.empty())
+        mail.unsubscribe_url = unsubscribe_for(unsubscribe_url_, message.reminder_id);
+    request->payload = mime::build_message(mail);
+
+    EasyPtr easy{curl_easy_init()};
+    if (!easy || !slist_append(request->recipients, "<" + message.to + ">")) {
+        post_result(curl_, std::move(done), SendResult{SendStatus::retry, {}, "out of memory", {}});
+        return;
+    }
+    CURL* e = easy.get();
+    const std::string mail_from = "<" + from_.address + ">";
+    curl_easy_setopt(e, CURLOPT_URL, url_.c_str());
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(e, CURLOPT_USE_SSL, use_ssl(starttls_));
+    if (!username_.empty()) {
+        curl_easy_setopt(e, CURLOPT_USERNAME, username_.c_str());
+        curl_easy_setopt(e, CURLOPT_PASSWORD, password_.c_str());
+    }
+    curl_easy_setopt(e, CURLOPT_MAIL_FROM, mail_from.c_str());
+    curl_easy_setopt(e, CURLOPT_MAIL_RCPT, request->recipients.get());
+    curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request->payload.size()));
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, &on_read);
+    curl_easy_setopt(e, CURLOPT_READDATA, request.get());
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout_.count()));
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    request->done = std::move(done);
+    curl_.perform(easy.release(), [request](CURLcode code, CURL* finished) {
+        EasyPtr owned{finished};
+        long reply = 0;
+        curl_easy_getinfo(finished, CURLINFO_RESPONSE_CODE, &reply);
+        SendResult result = classify_smtp(code, reply);
+        if (result.status == SendStatus::accepted) result.provider_message_id = request->message_id;
+        log::debug("smtp", "reminder {}: {} ({})", request->reminder_id, to_string(result.status),
+                   result.reason);
+        owned.reset();
+        request->done(std::move(result));
+    });
+}
+
+}  // namespace rappel::channels

@@ -1,0 +1,87 @@
+#pragma once
+// libcurl's multi_socket interface driven by a Boost.Asio io_context: curl tells us which
+// sockets to watch (CURLMOPT_SOCKETFUNCTION) and when to wake up (CURLMOPT_TIMERFUNCTION);
+// asio waits and we hand the events back with curl_multi_socket_action(). One multi handle,
+// so connections are cached and reused across transfers (HTTP keep-alive, SMTP sessions).
+//
+// Socket ownership: every transfer gets CURLOPT_OPENSOCKETFUNCTION/CLOSESOCKETFUNCTION, so
+// connection sockets are created and closed here; asio only ever watches them through a
+// stream_descriptor that is release()d before the fd is closed, never closing an fd itself.
+// Other descriptors curl may ask us to watch (the threaded resolver's socketpair) are watched
+// the same way and released on CURL_POLL_REMOVE.
+//
+// Threading: everything, including perform() and the destructor, runs on the io_context's
+// one thread.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <curl/curl.h>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+namespace rappel::channels {
+
+struct CurlMultiOptions {
+    long max_host_connections = 0;   // CURLMOPT_MAX_HOST_CONNECTIONS; 0 = no limit
+    long max_total_connections = 0;  // CURLMOPT_MAX_TOTAL_CONNECTIONS; 0 = no limit
+    long max_connects = 0;           // CURLMOPT_MAXCONNECTS (idle cache); 0 = curl's default
+};
+
+// Called with the transfer's result and the easy handle, which is no longer attached to the
+// multi handle: the callee owns it again (clean it up or reuse it).
+using CurlDone = std::function<void(CURLcode, CURL*)>;
+
+class CurlMulti {
+public:
+    explicit CurlMulti(boost::asio::io_context& io, CurlMultiOptions options = {});
+    // Aborts transfers still running: each one's `done` is called with
+    // CURLE_ABORTED_BY_CALLBACK from the destructor; it must not call perform() again.
+    ~CurlMulti();
+    CurlMulti(const CurlMulti&) = delete;
+    CurlMulti& operator=(const CurlMulti&) = delete;
+
+    // Starts a configured easy handle. The caller keeps ownership of `easy` but must not touch
+    // it until `done` runs; CurlMulti sets its open/close socket callbacks (don't override
+    // them). `done` is called exactly once, on the io thread, never from inside perform().
+    void perform(CURL* easy, CurlDone done);
+
+    // Transfers started and not yet completed.
+    std::size_t active() const { return transfers_.size(); }
+    // Connection sockets currently open (in use or idle in curl's cache). For tests.
+    std::size_t open_sockets_for_test() const { return open_sockets_; }
+
+    boost::asio::io_context& io() { return io_; }
+
+private:
+    struct Watch;
+    using WatchPtr = std::shared_ptr<Watch>;
+
+    static int on_socket(CURL* easy, curl_socket_t fd, int what, void* clientp, void* socketp);
+    static int on_timer(CURLM* multi, long timeout_ms, void* clientp);
+    static curl_socket_t on_open_socket(void* clientp, curlsocktype purpose,
+                                        curl_sockaddr* address);
+    static int on_close_socket(void* clientp, curl_socket_t fd);
+
+    void update_watch(curl_socket_t fd, int what);
+    void arm(const WatchPtr& w, int direction);
+    void disarm(Watch& w);
+    void forget(curl_socket_t fd);
+    void on_ready(const WatchPtr& w, int direction, bool error);
+    void set_timer(long timeout_ms);
+    void drive(curl_socket_t fd, int events);
+    void complete_finished();
+
+    boost::asio::io_context& io_;
+    CURLM* multi_ = nullptr;
+    boost::asio::steady_timer timer_;
+    unsigned timer_generation_ = 0;
+    std::shared_ptr<int> alive_;  // handlers hold a weak_ptr: expired once we are gone
+    std::unordered_map<curl_socket_t, WatchPtr> watches_;
+    std::unordered_map<CURL*, CurlDone> transfers_;
+    std::size_t open_sockets_ = 0;
+};
+
+}  // namespace rappel::channels

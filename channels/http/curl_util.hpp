@@ -1,0 +1,32 @@
+#pragma once
+// Small pieces shared by the libcurl-based adapters.
+#include <curl/curl.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace rappel::channels {
+
+struct EasyDeleter {
+    void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
+};
+using EasyPtr = std::unique_ptr<CURL, EasyDeleter>;
+
+struct SlistDeleter {
+    void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
+
+// Appends a copy of `line`; false when out of memory (the list is unchanged then).
+bool slist_append(SlistPtr& list, const std::string& line);
+
+// A short, stable reason for a transport-level failure, free of contact data: "timeout",
+// "connect", "resolve", "tls", "recv", "send", "empty reply", "garbage", ... or "curl <code>".
+std::string curl_failure_reason(CURLcode code);
+
+// `value` made safe to put inside one header line: CR and LF (and every other control
+// character but TAB) become a space, so a value can never start a header of its own.
+std::string header_safe(std::string_view value);
+
+}  // namespace rappel::channels
