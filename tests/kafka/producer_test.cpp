@@ -1,0 +1,180 @@
+#define BOOST_TEST_MODULE kafka_producer
+#include "engine/base/log.hpp"
+#include "engine/kafka/kafka.hpp"
+#include "tests/kafka/drive.hpp"
+#include "tests/support/mock_kafka.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+using rappel::kafka::Headers;
+using rappel::kafka::Message;
+using rappel::kafka::Producer;
+using rappel::kafka::test::drive_until;
+using rappel::testkit::MockKafka;
+using rappel::testkit::TestConsumer;
+
+namespace {
+
+struct Quiet {
+    Quiet() { rappel::log::set_level(rappel::log::Level::error); }
+};
+BOOST_TEST_GLOBAL_FIXTURE(Quiet);
+
+rappel::kafka::Properties producer_props(const MockKafka& mock) {
+    return {{"bootstrap.servers", mock.bootstrap()}, {"log_level", "3"}};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(delivers_messages_with_headers_and_reports_each) {
+    MockKafka mock;
+    mock.create_topic("events", 4);
+    boost::asio::io_context io;
+    Producer producer(io, producer_props(mock));
+
+    constexpr int n = 200;
+    std::vector<Producer::DeliveryReport> reports(n);
+    int fired = 0;
+    for (int i = 0; i < n; ++i) {
+        Headers h{{"event-id", "e" + std::to_string(i)}, {"schema", "v1"}};
+        bool queued =
+            producer.produce("events", -1, "key-" + std::to_string(i % 17), "value-" + std::to_string(i), h,
+                             [&reports, &fired, i](const Producer::DeliveryReport& r) {
+                                 reports[static_cast<std::size_t>(i)] = r;
+                                 ++fired;
+                             });
+        BOOST_REQUIRE(queued);
+    }
+    BOOST_CHECK_GT(producer.in_flight(), 0u);
+    BOOST_REQUIRE(drive_until(
+        io, [&] { return fired == n; }, 20s));
+    BOOST_CHECK_EQUAL(producer.in_flight(), 0u);
+
+    std::set<std::pair<int, long>> positions;
+    for (const auto& r : reports) {
+        BOOST_CHECK_MESSAGE(r.ok, r.error);
+        BOOST_CHECK_GE(r.partition, 0);
+        BOOST_CHECK_LT(r.partition, 4);
+        BOOST_CHECK_GE(r.offset, 0);
+        positions.emplace(r.partition, r.offset);
+    }
+    BOOST_CHECK_EQUAL(positions.size(), static_cast<std::size_t>(n));
+
+    TestConsumer reader(mock.bootstrap(), "events");
+    auto got = reader.poll_until([&](const auto& all) { return all.size() >= n; }, 20s);
+    BOOST_REQUIRE_EQUAL(got.size(), static_cast<std::size_t>(n));
+    std::map<std::string, const Message*> by_value;
+    for (const auto& m : got) by_value[m.value.value_or("<null>")] = &m;
+    for (int i = 0; i < n; ++i) {
+        auto it = by_value.find("value-" + std::to_string(i));
+        BOOST_REQUIRE(it != by_value.end());
+        const Message& m = *it->second;
+        BOOST_CHECK(m.key == "key-" + std::to_string(i % 17));
+        Headers expected{{"event-id", "e" + std::to_string(i)}, {"schema", "v1"}};
+        BOOST_CHECK(m.headers == expected);
+        BOOST_CHECK(m.timestamp_ms > 0);
+        // The report's position is where the message really landed.
+        const auto& r = reports[static_cast<std::size_t>(i)];
+        BOOST_CHECK_EQUAL(m.partition, r.partition);
+        BOOST_CHECK_EQUAL(m.offset, r.offset);
+    }
+    // Same key, same partition.
+    std::map<std::string, std::set<int>> partitions_of_key;
+    for (const auto& m : got) partitions_of_key[*m.key].insert(m.partition);
+    for (const auto& [key, parts] : partitions_of_key) BOOST_CHECK_EQUAL(parts.size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(explicit_partition_null_key_and_tombstone) {
+    MockKafka mock;
+    mock.create_topic("t", 3);
+    boost::asio::io_context io;
+    Producer producer(io, producer_props(mock));
+    int ok = 0;
+    auto count = [&ok](const Producer::DeliveryReport& r) {
+        BOOST_CHECK_MESSAGE(r.ok, r.error);
+        BOOST_CHECK_EQUAL(r.partition, 2);
+        if (r.ok) ++ok;
+    };
+    BOOST_REQUIRE(producer.produce("t", 2, std::nullopt, "no-key", {}, count));
+    BOOST_REQUIRE(producer.produce("t", 2, "k", std::nullopt, {}, count));
+    BOOST_REQUIRE(drive_until(
+        io, [&] { return ok == 2; }, 10s));
+
+    TestConsumer reader(mock.bootstrap(), "t");
+    auto got = reader.poll_until([](const auto& all) { return all.size() >= 2; }, 10s);
+    BOOST_REQUIRE_EQUAL(got.size(), 2u);
+    BOOST_CHECK_EQUAL(got[0].partition, 2);
+    BOOST_CHECK(!got[0].key.has_value());
+    BOOST_CHECK(got[0].value == std::optional<std::string>("no-key"));
+    BOOST_CHECK(got[1].key == std::optional<std::string>("k"));
+    BOOST_CHECK(!got[1].value.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(undeliverable_message_reports_failure) {
+    MockKafka mock;
+    mock.create_topic("small", 1);
+    boost::asio::io_context io;
+    auto props = producer_props(mock);
+    props["message.timeout.ms"] = "2000";
+    Producer producer(io, props);
+    std::optional<Producer::DeliveryReport> report;
+    BOOST_REQUIRE(
+        producer.produce("small", 7, "k", "v", {}, [&](const Producer::DeliveryReport& r) { report = r; }));
+    BOOST_REQUIRE(drive_until(
+        io, [&] { return report.has_value(); }, 10s));
+    BOOST_CHECK(!report->ok);
+    BOOST_CHECK(!report->error.empty());
+    BOOST_CHECK_EQUAL(producer.in_flight(), 0u);
+}
+
+BOOST_AUTO_TEST_CASE(flush_waits_for_everything) {
+    MockKafka mock;
+    mock.create_topic("f", 2);
+    boost::asio::io_context io;
+    Producer producer(io, producer_props(mock));
+    int fired = 0;
+    for (int i = 0; i < 50; ++i) {
+        BOOST_REQUIRE(producer.produce("f", -1, "k" + std::to_string(i), "v", {},
+                                       [&fired](const Producer::DeliveryReport& r) {
+                                           BOOST_CHECK(r.ok);
+                                           ++fired;
+                                       }));
+    }
+    BOOST_CHECK(producer.flush(10s));
+    BOOST_CHECK_EQUAL(fired, 50);
+    BOOST_CHECK_EQUAL(producer.in_flight(), 0u);
+}
+
+BOOST_AUTO_TEST_CASE(destroying_with_messages_in_flight_drops_their_callbacks) {
+    MockKafka mock;
+    mock.create_topic("d", 1);
+    boost::asio::io_context io;
+    int fired = 0;
+    {
+        Producer producer(io, producer_props(mock));
+        for (int i = 0; i < 20; ++i) {
+            BOOST_REQUIRE(producer.produce("d", -1, std::nullopt, "v", {{"h", "x"}},
+                                           [&fired](const Producer::DeliveryReport&) { ++fired; }));
+        }
+    }
+    io.restart();
+    io.poll();  // handlers left behind by the producer must be harmless
+    BOOST_CHECK_EQUAL(fired, 0);
+}
+
+BOOST_AUTO_TEST_CASE(bad_property_throws_with_its_name) {
+    boost::asio::io_context io;
+    try {
+        Producer producer(io, {{"no.such.property", "1"}});
+        BOOST_FAIL("expected an exception");
+    } catch (const std::runtime_error& e) {
+        BOOST_CHECK(std::string(e.what()).find("no.such.property") != std::string::npos);
+    }
+}
