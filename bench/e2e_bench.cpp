@@ -25,7 +25,7 @@
 
 using namespace rappel;
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 namespace {
 
@@ -35,7 +35,7 @@ struct Options {
     int partitions = 16;
 };
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double seconds_since(Steady::time_point t) { return std::chrono::duration<double>(Steady::now() - t).count(); }
 
 std::string event_json(int i, const std::string& due, bool fr) {
     return fmt::format(
@@ -62,7 +62,7 @@ double redis_limit(testkit::RedisServer& server, int ops) {
     while (!client.connected()) io.run_one_for(10ms);
     redis::Script script("redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2]) return 1");
     int done = 0;
-    const auto t0 = Clock::now();
+    const auto t0 = Steady::now();
     for (int i = 0; i < ops; ++i)
         client.eval(script, {"bench:{p0}:z"}, {std::to_string(i), "m" + std::to_string(i)},
                     [&](redis::Reply) { ++done; });
@@ -72,7 +72,7 @@ double redis_limit(testkit::RedisServer& server, int ops) {
 
 double kafka_limit(testkit::Stack& stack, int expected) {
     testkit::TestConsumer reader(stack.kafka().bootstrap(), stack.events_topic());
-    const auto t0 = Clock::now();
+    const auto t0 = Steady::now();
     auto msgs = reader.poll_until([&](const auto& m) { return static_cast<int>(m.size()) >= expected; }, 60s);
     return static_cast<double>(msgs.size()) / seconds_since(t0);
 }
@@ -99,7 +99,7 @@ double provider_limit(const config::Config& cfg, int n) {
             });
         }
     };
-    const auto t0 = Clock::now();
+    const auto t0 = Steady::now();
     launch();
     while (done < n) io.run_one_for(10ms);
     if (ok != n) std::cerr << "provider limit: only " << ok << " of " << n << " accepted\n";
@@ -157,7 +157,7 @@ int run(const Options& opt) {
     }
 
     // Ingest: events whose reminders are far in the future.
-    const auto ingest_start = Clock::now();
+    const auto ingest_start = Steady::now();
     for (int i = 1; i <= opt.events; ++i) stack.publish(event_json(i, "2028-06-01", i % 2));
     stack.flush();
     const auto produce_s = seconds_since(ingest_start);
@@ -170,7 +170,7 @@ int run(const Options& opt) {
     stack.flush();
     testkit::wait_until([&] { return stats().events_applied >= static_cast<std::uint64_t>(opt.events + opt.messages) + 1; },
                         300s, 5ms);
-    const auto dispatch_start = Clock::now();
+    const auto dispatch_start = Steady::now();
     clock->set(*parse_rfc3339("2027-01-15T15:00:01Z"));  // 10:00 EST on the 30-days-before stage
     testkit::wait_until([&] { return stats().sends_accepted >= static_cast<std::uint64_t>(opt.messages); }, 300s, 5ms);
     const double dispatch_rate = opt.messages / seconds_since(dispatch_start);

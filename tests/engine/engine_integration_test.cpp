@@ -45,7 +45,7 @@ BOOST_AUTO_TEST_CASE(events_in_exactly_the_expected_messages_out_in_the_right_la
     auto mails = f.stack.smtp().messages();
     BOOST_REQUIRE_EQUAL(mails.size(), 1u);
     BOOST_CHECK(mails[0].find("g.cote@example.ca") != std::string::npos);
-    BOOST_CHECK(mails[0].find("lang=\"fr\"") != std::string::npos);
+    BOOST_CHECK(mails[0].find("Content-Language: fr") != std::string::npos);
 
     // No contact data or name in any outcome.
     for (const auto& o : outs) {
