@@ -101,6 +101,8 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
     }
 
     TimePoint now() const { return deps.clock->now(); }
+    // The poll interval is real time; on a simulated clock it spans more clock time.
+    Millis poll_interval() const { return deps.clock->elapsed_during(cfg.engine.poll_interval); }
 
     std::string dlq_topic() const {
         return cfg.kafka.dlq_topic.empty() ? cfg.kafka.events_topic + ".dlq" : cfg.kafka.dlq_topic;
@@ -144,7 +146,7 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
                                                      std::move(h),
                                                      static_cast<std::size_t>(cfg.engine.ingest_batch));
         consumer->start();
-        arm_tick(now() + cfg.engine.poll_interval);
+        arm_tick(now() + poll_interval());
         log::info(kLog, "started instance {} consuming {} as group {}", deps.instance_id,
                   cfg.kafka.events_topic, cfg.kafka.group_id);
     }
@@ -387,19 +389,22 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
         if (stopping) return;
         const TimePoint t = now();
         for (auto& [p, part] : parts) {
+            if (sends_in_flight >= static_cast<std::size_t>(cfg.engine.max_in_flight)) break;
             if (part.owned && !part.claiming && (!part.next_due || *part.next_due <= t)) claim(p);
         }
-        TimePoint next = t + cfg.engine.poll_interval;
+        // Wake at the earliest known due instant, or after the poll interval. Partitions that
+        // are due but not claimed (all send slots busy) are picked up when a send completes.
+        TimePoint next = t + poll_interval();
         for (auto& [p, part] : parts)
-            if (part.owned && part.next_due && !part.claiming) next = std::min(next, *part.next_due);
-        arm_tick(std::max(next, t + Millis{1}));
+            if (part.owned && !part.claiming && part.next_due && *part.next_due > t)
+                next = std::min(next, *part.next_due);
+        arm_tick(next);
         relay_all();
     }
 
     void claim(std::int32_t p) {
         auto& part = parts[p];
         const auto capacity = static_cast<std::size_t>(cfg.engine.max_in_flight);
-        if (sends_in_flight >= capacity) return;
         const int max = static_cast<int>(std::min<std::size_t>(
             static_cast<std::size_t>(cfg.engine.claim_batch), capacity - sends_in_flight));
         part.claiming = true;
@@ -420,7 +425,7 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
         part.claiming = false;
         if (!r) {
             log::error(kLog, "partition {}: claim failed: {}", p, r.error().message);
-            part.next_due = now() + cfg.engine.poll_interval;
+            part.next_due = now() + poll_interval();
             maybe_finish_shutdown();
             return;
         }
