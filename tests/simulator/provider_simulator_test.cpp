@@ -155,10 +155,11 @@ json body_json(const Reply& r) {
     return json::parse(r.res.body());
 }
 
-// The response schemas of the provider's OpenAPI description (shared/provider-specs).
+// The response schemas of the provider's OpenAPI description (a copy of Twilio's published
+// file is kept in channels/simulator/spec/).
 json spec_schema(const std::string& name) {
-    const auto path = std::filesystem::path(rappel::testkit::source_dir()) / ".." / "shared" /
-                      "provider-specs" / "twilio_api_v2010.json";
+    const auto path = std::filesystem::path(rappel::testkit::source_dir()) / "channels" / "simulator" /
+                      "spec" / "twilio_api_v2010.json";
     std::ifstream in(path);
     BOOST_TEST_REQUIRE(in.good(), "provider spec not found at " << path);
     const json spec = json::parse(in);
