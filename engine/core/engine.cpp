@@ -18,6 +18,7 @@
 #include <deque>
 #include <map>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 namespace rappel::core {
@@ -155,16 +156,7 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
 
     void on_assign(std::vector<kafka::TopicPartitionOffset>& tps) {
         for (auto& tp : tps) {
-            auto stored = scheduler::ScheduleStore::read_offset(*sync_redis, cfg.redis.key_prefix,
-                                                                cfg.kafka.events_topic, tp.partition);
-            if (!stored) {
-                // Without the stored offset we cannot know where the durable state ends; the
-                // committed Kafka offset is never ahead of it, so falling back is safe.
-                log::warn(kLog, "partition {}: cannot read stored offset ({}), using committed",
-                          tp.partition, stored.error().message);
-            } else if (stored.value()) {
-                tp.offset = *stored.value();
-            }
+            tp.offset = start_offset(tp.partition);
             auto& p = parts[tp.partition];
             p.owned = true;
             p.generation = ++generation_seq;
@@ -175,6 +167,26 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
         }
         counters.partitions_owned = owned_count();
         post_tick();
+    }
+
+    // Where to consume a newly assigned partition from: the next offset stored in Redis with
+    // the state it covers. Kafka's committed offset is only for lag monitoring: after Redis
+    // lost its last second it is ahead of the state, and after Redis lost everything it would
+    // skip what must be rebuilt. So no stored offset means "from the beginning"; re-applying
+    // what was applied is harmless (stale versions, offsets below the stored one are skipped).
+    std::int64_t start_offset(std::int32_t partition) {
+        constexpr std::int64_t kBeginning = -2;  // RD_KAFKA_OFFSET_BEGINNING
+        for (int attempt = 1; attempt <= 5; ++attempt) {
+            auto stored = scheduler::ScheduleStore::read_offset(*sync_redis, cfg.redis.key_prefix,
+                                                                cfg.kafka.events_topic, partition);
+            if (stored) return stored.value().value_or(kBeginning);
+            log::warn(kLog, "partition {}: cannot read stored offset (attempt {}): {}", partition, attempt,
+                      stored.error().message);
+            // Blocking is acceptable here: a rebalance callback, and nothing can be applied anyway.
+            std::this_thread::sleep_for(std::chrono::milliseconds{200 * attempt});
+        }
+        log::error(kLog, "partition {}: Redis unreachable; consuming from the beginning", partition);
+        return kBeginning;
     }
 
     void on_revoke(const std::vector<kafka::TopicPartitionOffset>& tps) {
