@@ -649,6 +649,8 @@ void Loader::read_program(const Field& f) {
         }
     }
 
+    m.get("sms_max_segments", p.sms_max_segments);
+
     if (const Field* c = m.find("catch_up")) {
         MapReader cu(diag_, *c, section("program.catch_up"));
         if (auto policy = cu.choice("policy")) p.catch_up = *policy == 0 ? CatchUp::skip : CatchUp::latest;

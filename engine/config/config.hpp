@@ -93,6 +93,7 @@ struct ProgramConfig {
     std::vector<StageConfig> stages;                  // sorted by offset_days
     CatchUp catch_up = CatchUp::skip;
     std::chrono::days catch_up_grace{3};
+    int sms_max_segments = 3;  // budget of each SMS template's longest plausible rendering
 };
 
 struct Config {

@@ -177,6 +177,10 @@ constexpr KeySpec kChannels[] = {
 constexpr KeySpec kProgram[] = {
     nested("name", KeyKind::map, true, "section", "Name of the program in each language, used in messages."),
     file("templates", "templates/<program id>", "Directory of this program's message templates; must exist."),
+    whole("sms_max_segments", 1, 10, "3",
+          "SMS budget: segments the longest plausible rendering of each SMS template may "
+          "take (160/153 GSM-7 characters or 70/67 UCS-2 per segment). Checked at start-up "
+          "and by `rappelctl validate`."),
     nested("catch_up", KeyKind::map, false, "section",
            "What happens to stages already past when an event arrives.", kAllDefaults),
     nested("stages", KeyKind::list, true, "list of stages",

@@ -692,6 +692,38 @@ BOOST_AUTO_TEST_CASE(program_fields_are_validated) {
                "test.yaml:14:13: programs.p2.stages: expected at least one stage");
 }
 
+BOOST_AUTO_TEST_CASE(sms_max_segments_defaults_to_3_and_is_bounded) {
+    ScratchDir s;
+    Config cfg = s.load(program_text({
+        "  p1:",
+        "    name: {en: One, fr: Un}",
+        "    sms_max_segments: 1",
+        "    stages: [{id: s1, offset_days: 1, channels: [sms]}]",
+        "  p2:",
+        "    name: {en: Two, fr: Deux}",
+        "    stages: [{id: s1, offset_days: 1, channels: [sms]}]",
+    }));
+    BOOST_TEST(cfg.programs.at("p1").sms_max_segments == 1);
+    BOOST_TEST(cfg.programs.at("p2").sms_max_segments == 3);
+    BOOST_TEST(ProgramConfig{}.sms_max_segments == 3);
+
+    std::string e = s.errors(program_text({
+        "  p1:",                                                    // 6
+        "    name: {en: One, fr: Un}",                              // 7
+        "    sms_max_segments: 0",                                  // 8
+        "    stages: [{id: s1, offset_days: 1, channels: [sms]}]",  // 9
+        "  p2:",                                                    // 10
+        "    name: {en: Two, fr: Deux}",                            // 11
+        "    sms_max_segments: 11",                                 // 12
+        "    stages: [{id: s1, offset_days: 1, channels: [sms]}]",  // 13
+    }));
+    BOOST_TEST(e ==
+               "test.yaml:8:23: programs.p1.sms_max_segments: expected an integer 1..10, got "
+               "'0'\n"
+               "test.yaml:12:23: programs.p2.sms_max_segments: expected an integer 1..10, got "
+               "'11'");
+}
+
 BOOST_AUTO_TEST_CASE(stages_are_sorted_by_offset) {
     ScratchDir s;
     Config cfg = s.load(program_text({

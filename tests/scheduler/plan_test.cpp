@@ -251,7 +251,8 @@ BOOST_FIXTURE_TEST_CASE(no_contact, Fixture) {
 BOOST_FIXTURE_TEST_CASE(no_consent_checked_before_contact_and_provider, Fixture) {
     ev.holder.channels = {ChannelKind::email};
     available = {ChannelKind::email};
-    const auto* sms = find(plan(kEarly), "60d-before", ChannelKind::sms);
+    const auto p = plan(kEarly);
+    const auto* sms = find(p, "60d-before", ChannelKind::sms);
     BOOST_TEST_REQUIRE(sms != nullptr);
     BOOST_TEST(sms->reason == "no-consent");
 }
