@@ -161,10 +161,7 @@ void SmtpEmail::send(const Message& message, SendCallback done) {
     curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request->payload.size()));
     curl_easy_setopt(e, CURLOPT_READFUNCTION, &on_read);
     curl_easy_setopt(e, CURLOPT_READDATA, request.get());
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout_.count()));
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    set_transfer_defaults(e, timeout_);
     request->done = std::move(done);
     curl_.perform(easy.release(), [request](CURLcode code, CURL* finished) {
         EasyPtr owned{finished};

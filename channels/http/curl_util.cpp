@@ -48,4 +48,11 @@ std::string header_safe(std::string_view value) {
     return out;
 }
 
+void set_transfer_defaults(CURL* easy, std::chrono::milliseconds timeout) {
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+}
+
 }  // namespace rappel::channels

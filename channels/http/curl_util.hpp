@@ -2,6 +2,7 @@
 // Small pieces shared by the libcurl-based adapters.
 #include <curl/curl.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,5 +29,9 @@ std::string curl_failure_reason(CURLcode code);
 // `value` made safe to put inside one header line: CR and LF (and every other control
 // character but TAB) become a space, so a value can never start a header of its own.
 std::string header_safe(std::string_view value);
+
+// Options every adapter sets on its transfers: overall and connect timeout, no signals
+// (multi-threaded resolver safety), TCP keep-alive on reused connections.
+void set_transfer_defaults(CURL* easy, std::chrono::milliseconds timeout);
 
 }  // namespace rappel::channels

@@ -188,10 +188,7 @@ void TwilioSms::send(const Message& message, SendCallback done) {
     curl_easy_setopt(e, CURLOPT_USERAGENT, "rappel/" RAPPEL_VERSION);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, request.get());
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout_.count()));
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    set_transfer_defaults(e, timeout_);
     request->done = std::move(done);
     curl_.perform(easy.release(), [request](CURLcode code, CURL* finished) {
         EasyPtr owned{finished};
