@@ -482,6 +482,10 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
         ctx.program_name = name_it != prog->second.display_name.end() ? std::string_view(name_it->second)
                                                                        : std::string_view(item.program);
         ctx.data = &payload->data;
+        const std::string unsubscribe = item.channel == ChannelKind::email
+                                            ? templates::unsubscribe_url_for(cfg, item.reminder_id)
+                                            : std::string();
+        ctx.unsubscribe_url = unsubscribe;
         auto rendered = deps.templates.render(item.program, item.stage, item.channel, ctx);
         if (!rendered) return fail("template: " + rendered.error().message);
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <vector>
 
 using namespace std::chrono;
 using rappel::Language;
@@ -55,6 +56,40 @@ BOOST_AUTO_TEST_CASE(each_thread_gets_its_own_formatters) {
     t.join();
     BOOST_TEST(from_thread == "1er mars 2027");
     BOOST_TEST(format_date(year{2027} / March / 1, Language::fr) == "1er mars 2027");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(date_styles)
+
+BOOST_AUTO_TEST_CASE(weekdays) {
+    using rappel::templates::DateStyle;
+    BOOST_TEST(format_date(year{2027} / February / 14, Language::en, DateStyle::weekday) == "Sunday");
+    BOOST_TEST(format_date(year{2027} / February / 14, Language::fr, DateStyle::weekday) == "dimanche");
+    BOOST_TEST(format_date(year{2027} / September / 29, Language::fr, DateStyle::weekday) == "mercredi");
+    BOOST_TEST(format_date(year_month_day{}, Language::fr, DateStyle::weekday).empty());
+}
+
+BOOST_AUTO_TEST_CASE(spoken_first_of_the_month) {
+    using rappel::templates::DateStyle;
+    BOOST_TEST(format_date(year{2027} / March / 1, Language::fr, DateStyle::spoken) == "premier mars 2027");
+    BOOST_TEST(format_date(year{2027} / March / 2, Language::fr, DateStyle::spoken) == "2 mars 2027");
+    BOOST_TEST(format_date(year{2027} / March / 1, Language::en, DateStyle::spoken) == "March 1, 2027");
+}
+
+BOOST_AUTO_TEST_CASE(cached_dates_are_the_same_as_fresh_ones) {
+    // More dates than the cache holds, twice: every answer must match the first.
+    std::vector<std::string> first;
+    for (int d = 0; d < 200; ++d) {
+        first.push_back(format_date(year_month_day{sys_days{year{2027} / January / 1} + days{d}}, Language::fr));
+    }
+    for (int round = 0; round < 2; ++round) {
+        for (int d = 199; d >= 0; --d) {
+            BOOST_TEST(format_date(year_month_day{sys_days{year{2027} / January / 1} + days{d}}, Language::fr) ==
+                       first[static_cast<std::size_t>(d)]);
+        }
+    }
+    BOOST_TEST(first[59] == "1er mars 2027");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
