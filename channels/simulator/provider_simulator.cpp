@@ -1,6 +1,7 @@
 #include "channels/simulator/provider_simulator.hpp"
 
 #include "channels/simulator/twilio_format.hpp"
+#include "templates/sms_encoding.hpp"
 #include "engine/base/log.hpp"
 #include "engine/base/result.hpp"
 #include "engine/base/time_format.hpp"
@@ -583,7 +584,7 @@ Action Server::handle_api(Request& req, std::string_view path) {
             .str_or_null("from", rec.from)
             .str_or_null("messaging_service_sid", messaging_service)
             .str("num_media", "0")
-            .str("num_segments", std::to_string(sms_segments(rec.body)))
+            .str("num_segments", std::to_string(templates::sms::analyse(rec.body).segments))
             .null("price")
             .str("price_unit", "USD")
             .str("sid", rec.sid)

@@ -57,33 +57,6 @@ char32_t next_code_point(std::string_view s, std::size_t& i) {
     return cp;
 }
 
-// Septets a code point takes in GSM 03.38 (1 basic, 2 extension), 0 if not representable.
-int gsm_septets(char32_t cp) {
-    if (cp < 0x80) {
-        if (cp == '\n' || cp == '\r') return 1;
-        if (cp == '\f') return 2;
-        if (cp < 0x20 || cp == 0x7F || cp == '`') return 0;
-        switch (cp) {
-            case '^':
-            case '{':
-            case '}':
-            case '\\':
-            case '[':
-            case ']':
-            case '~':
-            case '|':
-                return 2;
-            default:
-                return 1;
-        }
-    }
-    if (cp == 0x20AC) return 2;  // euro sign
-    static constexpr std::array<char32_t, 39> basic = {
-        0xA1, 0xA3, 0xA4, 0xA5,  0xA7,  0xBF,  0xC4,  0xC5,  0xC6,  0xC7,  0xC9,  0xD1,  0xD6,
-        0xD8, 0xDC, 0xDF, 0xE0,  0xE4,  0xE5,  0xE6,  0xE8,  0xE9,  0xEC,  0xF1,  0xF2,  0xF6,
-        0xF8, 0xF9, 0xFC, 0x393, 0x394, 0x398, 0x39B, 0x39E, 0x3A0, 0x3A3, 0x3A6, 0x3A8, 0x3A9};
-    return std::binary_search(basic.begin(), basic.end(), cp) ? 1 : 0;
-}
 
 }  // namespace
 
@@ -318,22 +291,6 @@ int twilio_code_for_status(int status) {
     return 20000 + status;
 }
 
-int sms_segments(std::string_view utf8) {
-    int septets = 0;
-    int utf16_units = 0;
-    bool gsm = true;
-    for (std::size_t i = 0; i < utf8.size();) {
-        const char32_t cp = next_code_point(utf8, i);
-        utf16_units += cp > 0xFFFF ? 2 : 1;
-        if (gsm) {
-            const int s = gsm_septets(cp);
-            if (s == 0) gsm = false;
-            septets += s;
-        }
-    }
-    if (gsm) return septets <= 160 ? 1 : (septets + 152) / 153;
-    return utf16_units <= 70 ? 1 : (utf16_units + 66) / 67;
-}
 
 std::size_t utf8_length(std::string_view utf8) {
     std::size_t n = 0;

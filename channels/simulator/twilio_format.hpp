@@ -53,9 +53,6 @@ std::string twilio_error_json(int code, std::string_view message, int status);
 // The error code Twilio uses for a bare HTTP status (e.g. 503 -> 20503).
 int twilio_code_for_status(int status);
 
-// Segments of an SMS body (UTF-8): GSM-7 160/153 septets (extension characters count two),
-// otherwise UCS-2 70/67 UTF-16 units.
-int sms_segments(std::string_view utf8);
 // Characters (code points) in a UTF-8 string.
 std::size_t utf8_length(std::string_view utf8);
 
