@@ -289,6 +289,9 @@ int run(const Options& opt) {
 
     std::cout << fmt::format("\n=== rappel demo report: {} to {} simulated, {:.1f} s real ===\n",
                              opt.clock_start.substr(0, 10), format_rfc3339(horizon).substr(0, 10), real_s);
+    std::cout << fmt::format("Times are the holder's local time when the provider accepted the message; at {:.0f}x one "
+                             "real millisecond is {:.0f} simulated minutes, so provider latency shows as minutes.\n",
+                             opt.speed, opt.speed / 60000.0);
     std::set<std::string> shown;
     int holder_no = 0;
     for (const auto& line : events) {
@@ -344,6 +347,20 @@ int run(const Options& opt) {
             if (k == "rappel-reason" || k == "rappel-detail") reason += (reason.empty() ? "" : ": ") + v;
         std::cout << fmt::format("  from partition {} offset {}: {}\n", m.partition, m.offset, reason);
     }
+    // Guarantee 3: every reminder that was scheduled reached exactly one terminal outcome.
+    std::map<std::string, int> terminal_count;
+    std::set<std::string> scheduled;
+    for (const auto& o : outs) {
+        if (!o.is_object() || o.value("reminder_id", "").empty()) continue;
+        const auto status = o.value("status", "");
+        if (status == "scheduled") scheduled.insert(o.value("reminder_id", ""));
+        else if (testkit::is_terminal(status)) terminal_count[o.value("reminder_id", "")]++;
+    }
+    int open = 0, repeated = 0;
+    for (const auto& rid : scheduled) open += terminal_count.count(rid) == 0;
+    for (const auto& [rid, n] : terminal_count) repeated += n > 1;
+    std::cout << fmt::format("\nScheduled reminders: {}; still open: {}; with more than one terminal outcome: {}\n",
+                             scheduled.size(), open, repeated);
     std::cout << "\nTotals by outcome:";
     for (const auto& [status, n] : totals) std::cout << fmt::format("  {} {}", status, n);
     std::cout << fmt::format("\nProvider simulator accepted {} SMS; SMTP sink received {} emails.\n",
