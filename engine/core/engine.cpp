@@ -232,7 +232,6 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
         std::vector<const kafka::Message*> invalid;
         std::vector<EventError> errors;
         std::size_t count = 0;
-        std::int64_t last_offset = -1;
     };
 
     Batch build_batch(Partition& part) {
@@ -243,7 +242,6 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
         EventError err;
         for (std::size_t i = 0; i < n; ++i) {
             const auto& m = part.pending[i];
-            b.last_offset = m.offset;
             const std::string_view key = m.key ? std::string_view(*m.key) : std::string_view{};
             bool ok = false;
             if (!m.value) {
@@ -420,19 +418,19 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
         const int max = static_cast<int>(std::min<std::size_t>(
             static_cast<std::size_t>(cfg.engine.claim_batch), capacity - sends_in_flight));
         part.claiming = true;
-        const auto gen = part.generation;
         auto token = fmt::format("{}:{}", deps.instance_id, ++token_seq);
         std::weak_ptr<Impl> weak = shared_from_this();
         store.claim(p, now(), deps.clock->elapsed_during(cfg.engine.lease), max, token,
-                    [weak, p, gen, token, max](Result<scheduler::ClaimBatch> r) {
+                    [weak, p, token, max](Result<scheduler::ClaimBatch> r) {
                         auto self = weak.lock();
                         if (!self) return;
-                        self->on_claimed(p, gen, token, max, std::move(r));
+                        self->on_claimed(p, token, max, std::move(r));
                     });
     }
 
-    void on_claimed(std::int32_t p, std::uint64_t gen, const std::string& token, int max,
-                    Result<scheduler::ClaimBatch> r) {
+    // Claimed reminders are sent even if the partition was revoked meanwhile: they are ours
+    // until the lease runs out, and the claim token fences the result.
+    void on_claimed(std::int32_t p, const std::string& token, int max, Result<scheduler::ClaimBatch> r) {
         auto& part = parts[p];
         part.claiming = false;
         if (!r) {
@@ -447,7 +445,7 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
         for (auto& item : batch.items) {
             part.in_flight[item.reminder_id] = InFlight{token, item.attempt};
             ++sends_in_flight;
-            dispatch(p, gen, token, std::move(item));
+            dispatch(p, token, std::move(item));
         }
         if (static_cast<int>(batch.items.size()) >= max) part.next_due = now();
         relay(p);
@@ -455,10 +453,9 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
         maybe_finish_shutdown();
     }
 
-    void dispatch(std::int32_t p, std::uint64_t gen, const std::string& token,
-                  scheduler::ClaimedReminder item) {
+    void dispatch(std::int32_t p, const std::string& token, scheduler::ClaimedReminder item) {
         auto fail = [&](std::string reason) {
-            finish_attempt(p, gen, token, item.reminder_id, item.attempt, "",
+            finish_attempt(p, token, item.reminder_id, item.attempt, "",
                            channels::SendResult{channels::SendStatus::rejected, "", std::move(reason), {}});
         };
         auto payload = scheduler::decode_payload(item.payload);
@@ -498,17 +495,15 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
         msg.text = std::move(rendered.value().text);
         msg.html = std::move(rendered.value().html);
         std::weak_ptr<Impl> weak = shared_from_this();
-        channel->send(msg, [weak, p, gen, token, rid = item.reminder_id, attempt = item.attempt,
+        channel->send(msg, [weak, p, token, rid = item.reminder_id, attempt = item.attempt,
                             provider = std::string(channel->provider())](channels::SendResult res) {
             if (auto self = weak.lock())
-                self->finish_attempt(p, gen, token, rid, attempt, provider, std::move(res));
+                self->finish_attempt(p, token, rid, attempt, provider, std::move(res));
         });
     }
 
-    void finish_attempt(std::int32_t p, std::uint64_t gen, const std::string& token,
-                        const std::string& rid, int attempt, const std::string& provider,
-                        channels::SendResult res) {
-        (void)gen;
+    void finish_attempt(std::int32_t p, const std::string& token, const std::string& rid, int attempt,
+                        const std::string& provider, channels::SendResult res) {
         scheduler::CompleteArgs a;
         a.reminder_id = rid;
         a.token = token;
