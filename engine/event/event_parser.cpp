@@ -387,6 +387,27 @@ private:
         return true;
     }
 
+    // Handles the other common shape: once-only field holding an object. Calls each(key,
+    // value) per member; returns false on bad JSON or when `each` does.
+    template <typename Each>
+    bool object_field(od::value& v, Field f, std::string_view path, Each&& each) {
+        if (!first_time(f, path)) return walk(v, 1);
+        const Got g = expect(v, od::json_type::object, path, "must be an object", true);
+        if (g == Got::json) return false;
+        if (g == Got::absent) seen_ &= ~static_cast<std::uint32_t>(f);
+        if (g != Got::value) return true;
+        od::object o;
+        if (auto e = v.get_object().get(o)) return set_json(e);
+        for (auto fr : o) {
+            od::field member;
+            if (auto e = std::move(fr).get(member)) return set_json(e);
+            std::string_view key;
+            if (auto e = member.unescaped_key().get(key)) return set_json(e);
+            if (!each(key, member.value())) return false;
+        }
+        return true;
+    }
+
     bool top_field(std::string_view key, od::value& v) {
         std::string_view s;
         bool ok = false;
@@ -477,22 +498,8 @@ private:
     }
 
     bool holder(od::value& v) {
-        constexpr std::string_view path = "holder";
-        if (!first_time(f_holder, path)) return walk(v, 1);
-        const Got g = expect(v, od::json_type::object, path, "must be an object", true);
-        if (g == Got::json) return false;
-        if (g == Got::absent) seen_ &= ~static_cast<std::uint32_t>(f_holder);
-        if (g != Got::value) return true;
-        od::object o;
-        if (auto e = v.get_object().get(o)) return set_json(e);
-        for (auto fr : o) {
-            od::field f;
-            if (auto e = std::move(fr).get(f)) return set_json(e);
-            std::string_view key;
-            if (auto e = f.unescaped_key().get(key)) return set_json(e);
-            if (!holder_field(key, f.value())) return false;
-        }
-        return true;
+        return object_field(v, f_holder, "holder",
+                            [this](std::string_view key, od::value& x) { return holder_field(key, x); });
     }
 
     bool holder_field(std::string_view key, od::value& v) {
@@ -529,39 +536,28 @@ private:
     }
 
     bool contacts(od::value& v) {
-        constexpr std::string_view path = "holder.contacts";
-        if (!first_time(f_contacts, path)) return walk(v, 1);
-        const Got g = expect(v, od::json_type::object, path, "must be an object", true);
-        if (g == Got::json) return false;
-        if (g == Got::absent) seen_ &= ~static_cast<std::uint32_t>(f_contacts);
-        if (g != Got::value) return true;
-        od::object o;
-        if (auto e = v.get_object().get(o)) return set_json(e);
-        for (auto fr : o) {
-            od::field f;
-            if (auto e = std::move(fr).get(f)) return set_json(e);
-            std::string_view key;
-            if (auto e = f.unescaped_key().get(key)) return set_json(e);
+        return object_field(v, f_contacts, "holder.contacts", [this](std::string_view key, od::value& val) {
             std::string_view s;
             bool ok = false;
             if (key == "sms" || key == "voice") {
                 const bool sms = key == "sms";
                 const std::string_view p = sms ? "holder.contacts.sms" : "holder.contacts.voice";
-                if (!string_field(f.value(), sms ? f_sms : f_voice, p, s, ok)) return false;
-                if (!ok) continue;
+                if (!string_field(val, sms ? f_sms : f_voice, p, s, ok)) return false;
+                if (!ok) return true;
                 if (!valid_e164(s)) fail("invalid-value", p, "must be an E.164 number");
                 else (sms ? out_.holder.sms : out_.holder.voice).assign(s);
-            } else if (key == "email") {
+                return true;
+            }
+            if (key == "email") {
                 const std::string_view p = "holder.contacts.email";
-                if (!string_field(f.value(), f_email, p, s, ok)) return false;
-                if (!ok) continue;
+                if (!string_field(val, f_email, p, s, ok)) return false;
+                if (!ok) return true;
                 if (!plausible_email(s)) fail("invalid-value", p, "must be an email address");
                 else out_.holder.email.assign(s);
-            } else if (!walk(f.value(), 2)) {
-                return false;
+                return true;
             }
-        }
-        return true;
+            return walk(val, 2);
+        });
     }
 
     bool channels(od::value& v) {
@@ -598,38 +594,23 @@ private:
 
     bool data(od::value& v) {
         constexpr std::string_view path = "data";
-        if (!first_time(f_data, path)) return walk(v, 1);
-        const Got g = expect(v, od::json_type::object, path, "must be an object", true);
-        if (g == Got::json) return false;
-        if (g == Got::absent) seen_ &= ~static_cast<std::uint32_t>(f_data);
-        if (g != Got::value) return true;
-        od::object o;
-        if (auto e = v.get_object().get(o)) return set_json(e);
         std::size_t entries = 0;
         std::string entry_path;
-        for (auto fr : o) {
-            od::field f;
-            if (auto e = std::move(fr).get(f)) return set_json(e);
-            std::string_view key;
-            if (auto e = f.unescaped_key().get(key)) return set_json(e);
-            od::value& val = f.value();
+        return object_field(v, f_data, path, [&](std::string_view key, od::value& val) {
             if (++entries > kMaxDataEntries) {
                 fail("invalid-value", path, "must have at most 64 entries");
-                if (!walk(val, 2)) return false;
-                continue;
+                return walk(val, 2);
             }
             if (!valid_data_key(key)) {
                 fail("invalid-value", path, "keys must match [A-Za-z0-9_.-]{1,64}");
-                if (!walk(val, 2)) return false;
-                continue;
+                return walk(val, 2);
             }
             entry_path.assign("data.").append(key);
             bool duplicate = false;
             for (const auto& kv : out_.data) duplicate = duplicate || kv.first == key;
             if (duplicate) {
                 fail("invalid-value", entry_path, "appears more than once");
-                if (!walk(val, 2)) return false;
-                continue;
+                return walk(val, 2);
             }
             od::json_type t{};
             if (auto e = val.type().get(t)) return set_json(e);
@@ -643,10 +624,10 @@ private:
                 out_.data.emplace_back(std::string(key), std::string(tok));
             } else {
                 fail("wrong-type", entry_path, "must be a string or a number");
-                if (!walk(val, 2)) return false;
+                return walk(val, 2);
             }
-        }
-        return true;
+            return true;
+        });
     }
 
     bool report(std::string_view reason, std::string detail) {
