@@ -2,6 +2,7 @@
 // redis-server, the provider simulator and an SMTP sink on free loopback ports; publishes the
 // example events; runs rappeld on a simulated clock through about three months; prints, per
 // holder, each reminder as the citizen received it; stops everything and exits 0.
+#include "channels/simulator/twilio_format.hpp"
 #include "engine/base/time_format.hpp"
 #include "tests/support/stack/stack.hpp"
 
@@ -37,28 +38,12 @@ std::vector<std::string> read_lines(const std::string& path) {
     return lines;
 }
 
+// Lenient: MIME bodies wrap base64 over lines.
 std::string base64_decode(std::string_view in) {
-    auto val = [](char c) -> int {
-        if (c >= 'A' && c <= 'Z') return c - 'A';
-        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-        if (c >= '0' && c <= '9') return c - '0' + 52;
-        if (c == '+') return 62;
-        if (c == '/') return 63;
-        return -1;
-    };
-    std::string out;
-    int bits = 0, acc = 0;
-    for (char c : in) {
-        const int v = val(c);
-        if (v < 0) continue;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out.push_back(static_cast<char>((acc >> bits) & 0xff));
-        }
-    }
-    return out;
+    std::string compact;
+    for (char c : in)
+        if (c != '\r' && c != '\n' && c != ' ') compact += c;
+    return sim::base64_decode(compact).value_or(std::string{});
 }
 
 // RFC 2047 encoded words (B and Q) in a header value.
