@@ -200,6 +200,27 @@ std::optional<RenewalEvent> read_event(const fs::path& file, std::ostream& err) 
     return ev;
 }
 
+// Loads the configuration and its templates, printing every problem to `err`.
+bool load_all(const fs::path& config_file, config::Config& cfg, TemplateSet& set, std::ostream& err) {
+    try {
+        cfg = config::load_config(config_file);
+    } catch (const std::exception& e) {
+        err << "rappelctl: invalid configuration:\n" << e.what() << '\n';
+        return false;
+    }
+    try {
+        set = TemplateSet::load(cfg);
+    } catch (const templates::TemplateError& e) {
+        err << "rappelctl: invalid templates:\n";
+        for (const auto& p : e.problems()) err << p << '\n';
+        return false;
+    } catch (const std::exception& e) {
+        err << "rappelctl: cannot load the templates: " << e.what() << '\n';
+        return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 templates::RenderContext SampleValues::context() const {
@@ -237,23 +258,8 @@ Data sample_data(const std::vector<fs::path>& template_files) {
 
 int validate(const fs::path& config_file, std::ostream& out, std::ostream& err) {
     config::Config cfg;
-    try {
-        cfg = config::load_config(config_file);
-    } catch (const config::ConfigError& e) {
-        err << "rappelctl: invalid configuration:\n" << e.what() << '\n';
-        return 1;
-    }
     TemplateSet set;
-    try {
-        set = TemplateSet::load(cfg);
-    } catch (const templates::TemplateError& e) {
-        err << "rappelctl: invalid templates:\n";
-        for (const auto& p : e.problems()) err << p << '\n';
-        return 1;
-    } catch (const std::exception& e) {
-        err << "rappelctl: cannot load the templates: " << e.what() << '\n';
-        return 1;
-    }
+    if (!load_all(config_file, cfg, set, err)) return 1;
 
     const fs::path base = fs::absolute(config_file).parent_path();
     std::vector<std::vector<std::string>> table{
@@ -325,17 +331,7 @@ int preview(const PreviewOptions& o, std::ostream& out, std::ostream& err) {
 
     config::Config cfg;
     TemplateSet set;
-    try {
-        cfg = config::load_config(o.config_file);
-        set = TemplateSet::load(cfg);
-    } catch (const templates::TemplateError& e) {
-        err << "rappelctl: invalid templates:\n";
-        for (const auto& p : e.problems()) err << p << '\n';
-        return 1;
-    } catch (const std::exception& e) {
-        err << "rappelctl: invalid configuration:\n" << e.what() << '\n';
-        return 1;
-    }
+    if (!load_all(o.config_file, cfg, set, err)) return 1;
     const auto pit = cfg.programs.find(program);
     if (pit == cfg.programs.end()) {
         std::string known;
