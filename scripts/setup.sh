@@ -9,7 +9,7 @@ packages=(
   librdkafka-dev libhiredis-dev libcurl4-openssl-dev libssl-dev
   libfmt-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev
   libicu-dev libhowardhinnant-date-dev tzdata
-  redis-server redis-tools python3 python3-aiosmtpd
+  redis-server redis-tools python3 python3-aiosmtpd nginx-light
 )
 
 missing=()
