@@ -144,6 +144,7 @@ curl_socket_t CurlMulti::on_open_socket(void* clientp, curlsocktype purpose,
     }
     self->watches_.emplace(fd, std::move(w));
     ++self->open_sockets_;
+    ++self->sockets_opened_;
     return fd;
 }
 

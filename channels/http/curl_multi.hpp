@@ -52,6 +52,8 @@ public:
     std::size_t active() const { return transfers_.size(); }
     // Connection sockets currently open (in use or idle in curl's cache). For tests.
     std::size_t open_sockets_for_test() const { return open_sockets_; }
+    // Connection sockets opened since construction (new TCP connections attempted).
+    std::size_t sockets_opened() const { return sockets_opened_; }
 
     boost::asio::io_context& io() { return io_; }
 
@@ -82,6 +84,7 @@ private:
     std::unordered_map<curl_socket_t, WatchPtr> watches_;
     std::unordered_map<CURL*, CurlDone> transfers_;
     std::size_t open_sockets_ = 0;
+    std::size_t sockets_opened_ = 0;
 };
 
 }  // namespace rappel::channels
