@@ -1,6 +1,7 @@
 #include "templates/date_format.hpp"
 
-#include <fmt/format.h>
+#include "engine/base/time_format.hpp"
+
 #include <unicode/bytestream.h>
 #include <unicode/locid.h>
 #include <unicode/smpdtfmt.h>
@@ -107,10 +108,7 @@ Formatters& thread_formatters() {
 }
 
 // Used only if ICU cannot build a formatter (missing data): ISO 8601 still reads correctly.
-void append_iso(std::string& out, std::chrono::year_month_day date) {
-    fmt::format_to(std::back_inserter(out), "{:04}-{:02}-{:02}", static_cast<int>(date.year()),
-                   static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
-}
+void append_iso(std::string& out, std::chrono::year_month_day date) { out += rappel::format_date(date); }
 
 }  // namespace
 

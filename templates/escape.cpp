@@ -1,5 +1,7 @@
 #include "templates/escape.hpp"
 
+#include "engine/base/text.hpp"
+
 #include <cstdint>
 
 namespace rappel::templates {
@@ -7,48 +9,6 @@ namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 constexpr std::string_view kEllipsis = "\xE2\x80\xA6";     // U+2026
-
-struct Decoded {
-    char32_t cp = 0xFFFD;
-    std::size_t length = 1;
-    bool valid = false;
-};
-
-// One code point at s[i] (i < s.size()). Ill-formed input yields valid == false and consumes
-// its maximal well-formed prefix (at least one byte).
-Decoded decode_at(std::string_view s, std::size_t i) {
-    const auto b0 = static_cast<unsigned char>(s[i]);
-    if (b0 < 0x80U) return {b0, 1, true};
-    std::size_t need = 0;
-    char32_t cp = 0;
-    unsigned char lo = 0x80U;
-    unsigned char hi = 0xBFU;
-    if (b0 >= 0xC2U && b0 <= 0xDFU) {
-        need = 1;
-        cp = b0 & 0x1FU;
-    } else if (b0 >= 0xE0U && b0 <= 0xEFU) {
-        need = 2;
-        cp = b0 & 0x0FU;
-        if (b0 == 0xE0U) lo = 0xA0U;
-        if (b0 == 0xEDU) hi = 0x9FU;
-    } else if (b0 >= 0xF0U && b0 <= 0xF4U) {
-        need = 3;
-        cp = b0 & 0x07U;
-        if (b0 == 0xF0U) lo = 0x90U;
-        if (b0 == 0xF4U) hi = 0x8FU;
-    } else {
-        return {};
-    }
-    for (std::size_t k = 1; k <= need; ++k) {
-        if (i + k >= s.size()) return {0xFFFD, k, false};
-        const auto b = static_cast<unsigned char>(s[i + k]);
-        if (b < lo || b > hi) return {0xFFFD, k, false};
-        cp = (cp << 6U) | (b & 0x3FU);
-        lo = 0x80U;
-        hi = 0xBFU;
-    }
-    return {cp, need + 1, true};
-}
 
 // Characters a value never carries into a message.
 bool is_dropped(char32_t cp) {
@@ -71,7 +31,7 @@ bool extends_previous(char32_t cp) {
 std::size_t previous_start(std::string_view s, std::size_t i) {
     if (i == 0) return 0;
     --i;
-    while (i > 0 && (static_cast<unsigned char>(s[i]) & 0xC0U) == 0x80U) --i;
+    while (i > 0 && utf8::is_continuation(s[i])) --i;
     return i;
 }
 
@@ -82,8 +42,8 @@ std::size_t cut_position(std::string_view value, std::size_t max_chars) {
     std::size_t cut = 0;
     std::size_t i = 0;
     while (i < value.size()) {
-        const Decoded d = decode_at(value, i);
-        if (!d.valid || !is_dropped(d.cp)) {
+        const utf8::CodePoint d = utf8::decode(value, i);
+        if (!d.valid || !is_dropped(d.value)) {
             if (kept == max_chars - 1) cut = i;
             if (++kept > max_chars) break;
         }
@@ -92,10 +52,10 @@ std::size_t cut_position(std::string_view value, std::size_t max_chars) {
     if (kept <= max_chars) return std::string_view::npos;
     // Not before a combining mark, variation selector or skin tone; not after a joiner.
     while (cut > 0) {
-        const Decoded at = decode_at(value, cut);
+        const utf8::CodePoint at = utf8::decode(value, cut);
         const std::size_t before = previous_start(value, cut);
-        const Decoded prev = decode_at(value, before);
-        if (!(at.valid && extends_previous(at.cp)) && !(prev.valid && prev.cp == 0x200DU)) break;
+        const utf8::CodePoint prev = utf8::decode(value, before);
+        if (!(at.valid && extends_previous(at.value)) && !(prev.valid && prev.value == 0x200DU)) break;
         cut = before;
     }
     return cut;
@@ -136,12 +96,12 @@ void append_clean(std::string& out, std::string_view value, bool escape) {
             ++i;
             continue;
         }
-        const Decoded d = b < 0x80U ? Decoded{b, 1, true} : decode_at(value, i);
+        const utf8::CodePoint d = b < 0x80U ? utf8::CodePoint{b, 1, true} : utf8::decode(value, i);
         if (!d.valid) {
             flush(i);
             out.append(kReplacement);
             start = i + d.length;
-        } else if (is_dropped(d.cp)) {
+        } else if (is_dropped(d.value)) {
             flush(i);
             start = i + d.length;
         }

@@ -1,5 +1,7 @@
 #include "templates/sms_encoding.hpp"
 
+#include "engine/base/text.hpp"
+
 #include <cstdint>
 
 namespace rappel::templates::sms {
@@ -7,66 +9,11 @@ namespace {
 
 constexpr char32_t replacement_char = 0xFFFD;
 
-struct Decoded {
-    char32_t cp = replacement_char;
-    std::size_t length = 1;  // bytes consumed (>= 1)
-};
+using rappel::utf8::CodePoint;
 
-// Decodes one code point at the start of `s` (non-empty). An ill-formed sequence yields
-// U+FFFD and consumes its maximal well-formed prefix (at least one byte), as Unicode
-// recommends, so decoding always advances.
-Decoded decode(std::string_view s) noexcept {
-    const auto b0 = static_cast<unsigned char>(s[0]);
-    if (b0 < 0x80) return {b0, 1};
-    std::size_t need = 0;
-    char32_t cp = 0;
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xBF;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-        need = 1;
-        cp = b0 & 0x1Fu;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-        need = 2;
-        cp = b0 & 0x0Fu;
-        if (b0 == 0xE0) lo = 0xA0;  // no overlong forms
-        if (b0 == 0xED) hi = 0x9F;  // no surrogates
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-        need = 3;
-        cp = b0 & 0x07u;
-        if (b0 == 0xF0) lo = 0x90;  // no overlong forms
-        if (b0 == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
-    } else {
-        return {};
-    }
-    for (std::size_t i = 1; i <= need; ++i) {
-        if (i >= s.size()) return {replacement_char, i};
-        const auto b = static_cast<unsigned char>(s[i]);
-        if (b < lo || b > hi) return {replacement_char, i};
-        cp = (cp << 6) | (b & 0x3Fu);
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    return {cp, need + 1};
-}
-
-void append_utf8(std::string& out, char32_t cp) {
-    const auto u = static_cast<std::uint32_t>(cp);
-    if (u < 0x80) {
-        out.push_back(static_cast<char>(u));
-    } else if (u < 0x800) {
-        out.push_back(static_cast<char>(0xC0 | (u >> 6)));
-        out.push_back(static_cast<char>(0x80 | (u & 0x3F)));
-    } else if (u < 0x10000) {
-        out.push_back(static_cast<char>(0xE0 | (u >> 12)));
-        out.push_back(static_cast<char>(0x80 | ((u >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (u & 0x3F)));
-    } else {
-        out.push_back(static_cast<char>(0xF0 | (u >> 18)));
-        out.push_back(static_cast<char>(0x80 | ((u >> 12) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | ((u >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (u & 0x3F)));
-    }
-}
+// An ill-formed sequence is U+FFFD and consumes its maximal well-formed prefix.
+CodePoint decode(std::string_view s, std::size_t i) noexcept { return rappel::utf8::decode(s, i); }
+void append_utf8(std::string& out, char32_t cp) { rappel::utf8::append(out, cp); }
 
 // Non-ASCII characters of the GSM 03.38 default alphabet (basic table).
 constexpr char32_t gsm7_basic_non_ascii[] = {
@@ -163,15 +110,15 @@ Analysis analyse(std::string_view utf8) {
     std::size_t septets = 0;
     std::size_t utf16 = 0;
     for (std::size_t i = 0; i < utf8.size();) {
-        const Decoded d = decode(utf8.substr(i));
-        const int s = gsm7_septets(d.cp);
+        const CodePoint d = decode(utf8, i);
+        const int s = gsm7_septets(d.value);
         if (s == 0) {
             std::string ch;
-            append_utf8(ch, d.cp);
+            append_utf8(ch, d.value);
             if (a.ucs2_forcers.find(ch) == std::string::npos) a.ucs2_forcers += ch;
         }
         septets += static_cast<std::size_t>(s);
-        utf16 += is_surrogate_pair_char(d.cp) ? 2 : 1;
+        utf16 += is_surrogate_pair_char(d.value) ? 2 : 1;
         i += d.length;
     }
     a.encoding = a.ucs2_forcers.empty() ? Encoding::gsm7 : Encoding::ucs2;
@@ -188,9 +135,9 @@ Analysis analyse(std::string_view utf8) {
     int parts = 1;
     std::size_t fill = 0;
     for (std::size_t i = 0; i < utf8.size();) {
-        const Decoded d = decode(utf8.substr(i));
-        const std::size_t cost = gsm ? static_cast<std::size_t>(gsm7_septets(d.cp))
-                                     : (is_surrogate_pair_char(d.cp) ? 2u : 1u);
+        const CodePoint d = decode(utf8, i);
+        const std::size_t cost = gsm ? static_cast<std::size_t>(gsm7_septets(d.value))
+                                     : (is_surrogate_pair_char(d.value) ? 2u : 1u);
         if (fill + cost > part) {
             ++parts;
             fill = 0;
@@ -207,22 +154,22 @@ std::string normalise(std::string_view utf8) {
     out.reserve(utf8.size());
     char32_t previous = 0;
     for (std::size_t i = 0; i < utf8.size();) {
-        const Decoded d = decode(utf8.substr(i));
-        const Mapping m = normalisation(d.cp);
+        const CodePoint d = decode(utf8, i);
+        const Mapping m = normalisation(d.value);
         // A zero-width joiner after an emoji (or its variation selector) builds one emoji
         // out of several; the message is UCS-2 anyway, so removing it would only break it.
         const bool emoji_joiner =
-            d.cp == 0x200D && (previous > 0xFFFF || previous == 0xFE0F);
+            d.value == 0x200D && (previous > 0xFFFF || previous == 0xFE0F);
         if (m.action == Action::keep || emoji_joiner) {
-            if (d.cp == replacement_char) {
-                append_utf8(out, d.cp);
+            if (d.value == replacement_char) {
+                append_utf8(out, d.value);
             } else {
                 out.append(utf8.substr(i, d.length));
             }
         } else if (m.action == Action::replace) {
             out.append(m.replacement);
         }
-        previous = d.cp;
+        previous = d.value;
         i += d.length;
     }
     return out;

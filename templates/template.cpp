@@ -1,5 +1,6 @@
 #include "templates/template.hpp"
 
+#include "engine/base/text.hpp"
 #include "templates/date_format.hpp"
 #include "templates/number_format.hpp"
 
@@ -40,8 +41,7 @@ bool is_data_key_char(char c) {
 // Shortened for messages, so a runaway placeholder does not flood the error list.
 std::string quoted(std::string_view s) {
     if (s.size() <= kMaxQuoted) return fmt::format("'{}'", s);
-    std::size_t cut = kMaxQuoted;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0U) == 0x80U) --cut;  // UTF-8 boundary
+    const std::size_t cut = utf8::boundary_at_or_before(s, kMaxQuoted);
     return fmt::format("'{}...'", s.substr(0, cut));
 }
 
@@ -84,7 +84,7 @@ public:
             if (b == '\n') {
                 ++pos_.line;
                 pos_.column = 1;
-            } else if ((b & 0xC0U) != 0x80U) {  // not a UTF-8 continuation byte
+            } else if (!utf8::is_continuation(text_[i_])) {
                 ++pos_.column;
             }
         }

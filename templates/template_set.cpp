@@ -1,5 +1,6 @@
 #include "templates/template_set.hpp"
 
+#include "engine/base/text.hpp"
 #include "templates/date_format.hpp"
 #include "templates/number_format.hpp"
 #include "templates/sms_encoding.hpp"
@@ -112,42 +113,6 @@ std::string_view trim_trailing_whitespace(std::string_view s) {
     return s;
 }
 
-// Position of the first invalid UTF-8 sequence, or npos.
-std::size_t find_invalid_utf8(std::string_view s) {
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const auto b = static_cast<unsigned char>(s[i]);
-        std::size_t len = 0;
-        std::uint32_t cp = 0;
-        if (b < 0x80U) {
-            ++i;
-            continue;
-        }
-        if (b >= 0xC2U && b <= 0xDFU) {
-            len = 2;
-            cp = b & 0x1FU;
-        } else if (b >= 0xE0U && b <= 0xEFU) {
-            len = 3;
-            cp = b & 0x0FU;
-        } else if (b >= 0xF0U && b <= 0xF4U) {
-            len = 4;
-            cp = b & 0x07U;
-        } else {
-            return i;
-        }
-        if (i + len > s.size()) return i;
-        for (std::size_t k = 1; k < len; ++k) {
-            const auto c = static_cast<unsigned char>(s[i + k]);
-            if ((c & 0xC0U) != 0x80U) return i;
-            cp = (cp << 6U) | (c & 0x3FU);
-        }
-        const bool overlong = (len == 3 && cp < 0x800U) || (len == 4 && cp < 0x10000U);
-        if (overlong || cp > 0x10FFFFU || (cp >= 0xD800U && cp <= 0xDFFFU)) return i;
-        i += len;
-    }
-    return std::string_view::npos;
-}
-
 SourcePosition position_of(std::string_view text, std::size_t offset) {
     SourcePosition pos;
     for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
@@ -155,18 +120,12 @@ SourcePosition position_of(std::string_view text, std::size_t offset) {
         if (b == '\n') {
             ++pos.line;
             pos.column = 1;
-        } else if ((b & 0xC0U) != 0x80U) {
+        } else if (!utf8::is_continuation(text[i])) {
             ++pos.column;
         }
     }
     return pos;
 }
-
-std::size_t code_points(std::string_view s) {
-    return static_cast<std::size_t>(
-        std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0U) != 0x80U; }));
-}
-
 
 std::string join(const std::vector<std::string>& items, std::string_view sep) {
     std::string out;
@@ -180,13 +139,7 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
 // "ôÊ" -> {"ô", "Ê"}
 std::vector<std::string> split_characters(std::string_view s) {
     std::vector<std::string> out;
-    std::size_t i = 0;
-    while (i < s.size()) {
-        std::size_t n = 1;
-        while (i + n < s.size() && (static_cast<unsigned char>(s[i + n]) & 0xC0U) == 0x80U) ++n;
-        out.emplace_back(s.substr(i, n));
-        i += n;
-    }
+    utf8::for_each_code_point(s, [&](utf8::CodePoint cp, std::size_t i) { out.emplace_back(s.substr(i, cp.length)); });
     return out;
 }
 
@@ -279,7 +232,7 @@ private:
         if (std::string_view(content).starts_with(kBom)) content.erase(0, kBom.size());
         // CRLF files read like LF files; line and column numbers stay the same.
         std::erase_if(content, [](char c) { return c == '\r'; });
-        if (const auto bad = find_invalid_utf8(content); bad != std::string_view::npos) {
+        if (const auto bad = utf8::find_invalid(content); bad != std::string_view::npos) {
             problem(file, position_of(content, bad), "invalid UTF-8");
             return std::nullopt;
         }
@@ -495,24 +448,6 @@ void collapse_spaces(std::string& text) {
         text[w++] = c;
     }
     text.resize(w);
-}
-
-std::string percent_encode(std::string_view s) {
-    static constexpr std::string_view hex = "0123456789ABCDEF";
-    std::string out;
-    for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        const bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                          c == '.' || c == '_' || c == '~';
-        if (keep) {
-            out.push_back(c);
-        } else {
-            out.push_back('%');
-            out.push_back(hex[u >> 4U]);
-            out.push_back(hex[u & 0x0FU]);
-        }
-    }
-    return out;
 }
 
 struct SmsCost {
@@ -911,7 +846,7 @@ Result<Rendered> TemplateSet::render_longest_sample(std::string_view program, st
                 const sms::Analysis a = sms::analyse(candidate.text);
                 cost = SmsCost{a.segments, a.units};
             } else {
-                cost = SmsCost{0, code_points(candidate.subject) + code_points(candidate.text)};
+                cost = SmsCost{0, utf8::count_code_points(candidate.subject) + utf8::count_code_points(candidate.text)};
             }
             if (cost > best_cost) {
                 best_cost = cost;

@@ -1,11 +1,11 @@
 #include "channels/email_smtp/mime.hpp"
 
 #include "channels/http/curl_util.hpp"
+#include "engine/base/text.hpp"
+#include "engine/base/time_format.hpp"
 
 #include <fmt/format.h>
 
-#include <array>
-#include <ctime>
 
 namespace rappel::channels::mime {
 
@@ -31,20 +31,6 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-// Length of the UTF-8 sequence at i; a malformed byte counts as one character.
-std::size_t utf8_length_at(std::string_view s, std::size_t i) {
-    const unsigned char b = uc(s[i]);
-    std::size_t n = 1;
-    if ((b & 0xE0) == 0xC0) n = 2;
-    else if ((b & 0xF0) == 0xE0) n = 3;
-    else if ((b & 0xF8) == 0xF0) n = 4;
-    if (i + n > s.size()) return 1;
-    for (std::size_t k = 1; k < n; ++k) {
-        if ((uc(s[i + k]) & 0xC0) != 0x80) return 1;
-    }
-    return n;
-}
-
 std::size_t base64_length(std::size_t n) { return (n + 2) / 3 * 4; }
 
 // Appends `text` as UTF-8 B encoded-words (RFC 2047), each holding whole characters, the first
@@ -63,12 +49,12 @@ std::size_t append_encoded_words(std::string& out, std::string_view text, std::s
             kMaxLine > line + kEncodedWordOverhead ? kMaxLine - line - kEncodedWordOverhead : 0;
         std::size_t j = i;
         while (j < text.size()) {
-            const std::size_t n = utf8_length_at(text, j);
+            const std::size_t n = utf8::decode(text, j).length;  // an ill-formed sequence stays whole
             if (j > i && base64_length(j + n - i) > budget) break;
             j += n;
         }
         out += "=?UTF-8?B?";
-        out += base64(text.substr(i, j - i));
+        out += base64_encode(text.substr(i, j - i));
         out += "?=";
         line += kEncodedWordOverhead + base64_length(j - i);
         i = j;
@@ -120,35 +106,6 @@ std::string local_id(std::string_view reminder_id) {
 
 }  // namespace
 
-std::string base64(std::string_view data) {
-    static constexpr std::string_view table =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve(base64_length(data.size()));
-    std::size_t i = 0;
-    for (; i + 3 <= data.size(); i += 3) {
-        const unsigned v = (uc(data[i]) << 16) | (uc(data[i + 1]) << 8) | uc(data[i + 2]);
-        out += table[(v >> 18) & 63];
-        out += table[(v >> 12) & 63];
-        out += table[(v >> 6) & 63];
-        out += table[v & 63];
-    }
-    const std::size_t rest = data.size() - i;
-    if (rest == 1) {
-        const unsigned v = uc(data[i]) << 16;
-        out += table[(v >> 18) & 63];
-        out += table[(v >> 12) & 63];
-        out += "==";
-    } else if (rest == 2) {
-        const unsigned v = (uc(data[i]) << 16) | (uc(data[i + 1]) << 8);
-        out += table[(v >> 18) & 63];
-        out += table[(v >> 12) & 63];
-        out += table[(v >> 6) & 63];
-        out += '=';
-    }
-    return out;
-}
-
 std::string quoted_printable(std::string_view text) {
     std::string out;
     out.reserve(text.size() + text.size() / 8);
@@ -196,21 +153,6 @@ std::string unstructured_header(std::string_view name, std::string_view value) {
     }
     append_encoded_words(out, v, out.size());
     return out;
-}
-
-std::string rfc5322_date(TimePoint t) {
-    static constexpr std::array<const char*, 7> days = {"Sun", "Mon", "Tue", "Wed",
-                                                        "Thu", "Fri", "Sat"};
-    static constexpr std::array<const char*, 12> months = {
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    const auto seconds = std::chrono::floor<std::chrono::seconds>(t);
-    const std::time_t tt = static_cast<std::time_t>(seconds.time_since_epoch().count());
-    std::tm tm{};
-    ::gmtime_r(&tt, &tm);
-    return fmt::format("{}, {:02} {} {} {:02}:{:02}:{:02} +0000",
-                       days.at(static_cast<std::size_t>(tm.tm_wday)), tm.tm_mday,
-                       months.at(static_cast<std::size_t>(tm.tm_mon)), tm.tm_year + 1900,
-                       tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 bool valid_address(std::string_view address) {
@@ -287,7 +229,7 @@ std::string build_message(const MailInput& in) {
         m += s;
         m += "\r\n";
     };
-    line("Date: " + rfc5322_date(in.date));
+    line("Date: " + format_rfc5322(std::chrono::floor<std::chrono::seconds>(in.date)));
     line(mailbox_header("From", in.from));
     line("To: " + header_safe(in.to));
     line(unstructured_header("Subject", in.subject));

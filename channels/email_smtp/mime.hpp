@@ -2,7 +2,8 @@
 // The RFC 5322 / MIME message the SMTP adapter sends: headers with RFC 2047 encoded-words for
 // non-ASCII text, multipart/alternative text + HTML bodies in quoted-printable (RFC 2045),
 // and RFC 8058 one-click List-Unsubscribe. Every line stays under 76 characters except a
-// List-Unsubscribe URL, which cannot be folded.
+// List-Unsubscribe URL, which cannot be folded. Base64 and the Date header's format come from
+// engine/base (text.hpp, time_format.hpp).
 #include "engine/base/channel_kind.hpp"
 #include "engine/base/clock.hpp"
 
@@ -11,8 +12,6 @@
 #include <string_view>
 
 namespace rappel::channels::mime {
-
-std::string base64(std::string_view data);
 
 // Quoted-printable: CRLF line breaks (LF and CRLF in the input are hard breaks), '=' and
 // every non-printable or non-ASCII byte as =XX, trailing space/tab encoded, soft breaks
@@ -23,9 +22,6 @@ std::string quoted_printable(std::string_view text);
 // becomes UTF-8 B encoded-words when not plain ASCII, and is folded so every line is shorter
 // than 76 characters. No trailing CRLF.
 std::string unstructured_header(std::string_view name, std::string_view value);
-
-// "Thu, 24 Aug 2023 05:01:45 +0000"
-std::string rfc5322_date(TimePoint t);
 
 struct Mailbox {
     std::string display_name;

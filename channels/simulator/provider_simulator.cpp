@@ -4,6 +4,7 @@
 #include "templates/sms_encoding.hpp"
 #include "engine/base/log.hpp"
 #include "engine/base/result.hpp"
+#include "engine/base/text.hpp"
 #include "engine/base/time_format.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -547,7 +548,7 @@ Action Server::handle_api(Request& req, std::string_view path) {
         if (rec.body.empty() && !form_has(form, "MediaUrl") && !form_has(form, "ContentSid")) {
             return delayed(twilio_error(req, 400, 21602, "Message body is required."));
         }
-        if (utf8_length(rec.body) > kMaxBodyChars) {
+        if (utf8::count_code_points(rec.body) > kMaxBodyChars) {
             return delayed(twilio_error(req, 400, 21617,
                                         "The concatenated message body exceeds the 1600 character limit."));
         }
@@ -562,7 +563,7 @@ Action Server::handle_api(Request& req, std::string_view path) {
     }
 
     // Keys in the order of the spec's examples (alphabetical).
-    const std::string now = format_rfc2822(rec.at);
+    const std::string now = format_rfc5322(std::chrono::floor<std::chrono::seconds>(rec.at));
     const std::string base = std::string(kApiPrefix) + options.account_sid;
     std::string body;
     body.reserve(1024);

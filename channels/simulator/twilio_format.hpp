@@ -1,7 +1,8 @@
 #pragma once
-// Wire-format helpers of the provider simulator: form decoding, Basic auth, Twilio's dates,
-// sids, error bodies and SMS segment counts.
-#include <chrono>
+// Wire-format helpers of the provider simulator: form decoding, Basic auth, sids and error
+// bodies. Base64, UTF-8 and dates come from engine/base (text.hpp, time_format.hpp).
+#include "engine/base/text.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,12 +22,10 @@ FormFields parse_form(std::string_view body);
 std::string form_value(const FormFields& fields, std::string_view name);
 bool form_has(const FormFields& fields, std::string_view name);
 
-std::optional<std::string> base64_decode(std::string_view text);
+// Kept so engine/demo's sim::base64_decode calls still compile; new code calls rappel::base64_decode.
+using rappel::base64_decode;
 // "Basic base64(user:password)" -> {user, password}.
 std::optional<std::pair<std::string, std::string>> parse_basic_auth(std::string_view header);
-
-// RFC 2822 as Twilio writes it: "Thu, 24 Aug 2023 05:01:45 +0000".
-std::string format_rfc2822(std::chrono::system_clock::time_point t);
 
 // Appends `utf8` as a quoted JSON string; invalid UTF-8 becomes U+FFFD.
 void append_json_string(std::string& out, std::string_view utf8);
@@ -52,9 +51,6 @@ private:
 std::string twilio_error_json(int code, std::string_view message, int status);
 // The error code Twilio uses for a bare HTTP status (e.g. 503 -> 20503).
 int twilio_code_for_status(int status);
-
-// Characters (code points) in a UTF-8 string.
-std::size_t utf8_length(std::string_view utf8);
 
 // "SM"/"CA" + 32 lower-case hex digits from two 64-bit halves.
 std::string make_sid(std::string_view prefix, std::uint64_t hi, std::uint64_t lo);

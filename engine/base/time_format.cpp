@@ -18,6 +18,36 @@ bool read_int(std::string_view s, std::size_t pos, std::size_t len, int& out) {
 
 } // namespace
 
+std::string format_date(std::chrono::year_month_day date) {
+    return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                       static_cast<unsigned>(date.day()));
+}
+
+std::optional<std::chrono::year_month_day> parse_date(std::string_view s) {
+    using namespace std::chrono;
+    int y, mo, d;
+    if (s.size() != 10 || s[4] != '-' || s[7] != '-' || !read_int(s, 0, 4, y) || !read_int(s, 5, 2, mo) ||
+        !read_int(s, 8, 2, d))
+        return std::nullopt;
+    const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+    if (!ymd.ok()) return std::nullopt;
+    return ymd;
+}
+
+std::string format_rfc5322(std::chrono::sys_seconds t) {
+    using namespace std::chrono;
+    static constexpr std::string_view days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr std::string_view months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    const auto day_start = floor<std::chrono::days>(t);
+    const year_month_day ymd{day_start};
+    const hh_mm_ss hms{t - day_start};
+    return fmt::format("{}, {:02} {} {} {:02}:{:02}:{:02} +0000", days[weekday{day_start}.c_encoding()],
+                       static_cast<unsigned>(ymd.day()), months[static_cast<unsigned>(ymd.month()) - 1],
+                       static_cast<int>(ymd.year()), hms.hours().count(), hms.minutes().count(),
+                       hms.seconds().count());
+}
+
 std::string format_rfc3339(TimePoint t) {
     using namespace std::chrono;
     const auto days = floor<std::chrono::days>(t);

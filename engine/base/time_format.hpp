@@ -1,6 +1,7 @@
 #pragma once
 #include "engine/base/clock.hpp"
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,5 +12,14 @@ namespace rappel {
 std::string format_rfc3339(TimePoint t);
 // Accepts RFC 3339 with 'Z' or a numeric offset, optional fractional seconds.
 std::optional<TimePoint> parse_rfc3339(std::string_view text);
+
+// A calendar date as YYYY-MM-DD (years 0000..9999).
+std::string format_date(std::chrono::year_month_day date);
+// Exactly YYYY-MM-DD, an existing date (2024-02-29 yes, 2023-02-29 no).
+std::optional<std::chrono::year_month_day> parse_date(std::string_view text);
+
+// RFC 5322 / RFC 2822 date-time in UTC, as email and Twilio write it:
+// "Thu, 24 Aug 2023 05:01:45 +0000".
+std::string format_rfc5322(std::chrono::sys_seconds t);
 
 } // namespace rappel

@@ -1,5 +1,6 @@
 #include "engine/event/event_parser.hpp"
 
+#include "engine/base/text.hpp"
 #include "engine/base/time_format.hpp"
 
 #include <date/tz.h>
@@ -28,13 +29,6 @@ constexpr int kMaxNesting = 32;
 constexpr std::size_t kMaxUnknownZones = 256;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-std::size_t count_code_points(std::string_view s) {
-    std::size_t n = 0;
-    for (char c : s)
-        if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
-    return n;
-}
 
 bool has_control(std::string_view s) {
     for (char c : s) {
@@ -109,20 +103,6 @@ bool plausible_email(std::string_view s) {
     if (domain.empty() || domain.front() == '.' || domain.back() == '.' ||
         domain.find('.') == std::string_view::npos || domain.find("..") != std::string_view::npos)
         return false;
-    return true;
-}
-
-bool parse_date(std::string_view s, std::chrono::year_month_day& out) {
-    if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
-    for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
-        if (!is_digit(s[i])) return false;
-    const int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-    const unsigned m = static_cast<unsigned>((s[5] - '0') * 10 + (s[6] - '0'));
-    const unsigned d = static_cast<unsigned>((s[8] - '0') * 10 + (s[9] - '0'));
-    const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{m},
-                                          std::chrono::day{d}};
-    if (!ymd.ok()) return false;
-    out = ymd;
     return true;
 }
 
@@ -419,7 +399,7 @@ private:
         if (key == "event_id") {
             if (!string_field(v, f_event_id, key, s, ok)) return false;
             if (!ok) return true;
-            const auto n = count_code_points(s);
+            const auto n = utf8::count_code_points(s);
             if (n == 0 || n > kMaxEventIdChars || has_control(s)) {
                 fail("invalid-value", key, "must be 1 to 128 characters without control characters");
                 return true;
@@ -447,7 +427,7 @@ private:
         if (key == "licence_id") {
             if (!string_field(v, f_licence_id, key, s, ok)) return false;
             if (!ok) return true;
-            const auto n = count_code_points(s);
+            const auto n = utf8::count_code_points(s);
             if (n == 0 || n > kMaxLicenceIdChars || has_control(s))
                 fail("invalid-value", key, "must be 1 to 64 characters without control characters");
             else out_.licence_id.assign(s);
@@ -464,7 +444,8 @@ private:
         if (key == "due_date") {
             if (!string_field(v, f_due_date, key, s, ok)) return false;
             if (!ok) return true;
-            if (!parse_date(s, out_.due_date)) fail("invalid-value", key, "must be a date YYYY-MM-DD");
+            if (auto d = parse_date(s)) out_.due_date = *d;
+            else fail("invalid-value", key, "must be a date YYYY-MM-DD");
             return true;
         }
         if (key == "holder") return holder(v);
@@ -508,7 +489,7 @@ private:
         if (key == "name") {
             if (!string_field(v, f_name, "holder.name", s, ok)) return false;
             if (!ok) return true;
-            if (count_code_points(s) > kMaxNameChars || has_control(s))
+            if (utf8::count_code_points(s) > kMaxNameChars || has_control(s))
                 fail("invalid-value", "holder.name", "must be at most 256 characters without control characters");
             else
                 out_.holder.name.assign(s);

@@ -1,5 +1,6 @@
 #define BOOST_TEST_MODULE mime
 #include "channels/email_smtp/mime.hpp"
+#include "engine/base/text.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -61,26 +62,6 @@ std::optional<std::string> qp_decode(const std::string& encoded) {
     return out;
 }
 
-std::optional<std::string> base64_decode(const std::string& in) {
-    static const std::string table =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    unsigned buffer = 0;
-    int bits = 0;
-    for (const char c : in) {
-        if (c == '=') break;
-        const auto pos = table.find(c);
-        if (pos == std::string::npos) return std::nullopt;
-        buffer = (buffer << 6) | static_cast<unsigned>(pos);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((buffer >> bits) & 0xFF);
-        }
-    }
-    return out;
-}
-
 // Unfolds a header and decodes its UTF-8 B encoded-words; each word must hold whole
 // characters (it must not start with a UTF-8 continuation byte).
 std::optional<std::string> decode_header_value(const std::string& header) {
@@ -106,7 +87,7 @@ std::optional<std::string> decode_header_value(const std::string& header) {
         if (value.compare(pos, 10, "=?UTF-8?B?") != 0) return std::nullopt;
         const auto end = value.find("?=", pos + 10);
         if (end == std::string::npos) return std::nullopt;
-        auto bytes = base64_decode(value.substr(pos + 10, end - pos - 10));
+        auto bytes = rappel::base64_decode(std::string_view(value).substr(pos + 10, end - pos - 10));
         if (!bytes || bytes->empty()) return std::nullopt;
         if ((static_cast<unsigned char>((*bytes)[0]) & 0xC0) == 0x80) return std::nullopt;
         if (end + 2 - pos > 75) return std::nullopt;
@@ -215,10 +196,7 @@ BOOST_AUTO_TEST_CASE(mailboxes) {
     BOOST_TEST(mime::valid_address("first.last+tag@sub.example.org"));
 }
 
-BOOST_AUTO_TEST_CASE(date_and_message_id) {
-    // 2023-08-24T05:01:45Z
-    const rappel::TimePoint t = rappel::from_unix_ms(1692853305000);
-    BOOST_TEST(mime::rfc5322_date(t) == "Thu, 24 Aug 2023 05:01:45 +0000");
+BOOST_AUTO_TEST_CASE(message_id) {
     BOOST_TEST(mime::message_id_for("r-123_abc.4") == "<r-123_abc.4@rappel>");
     BOOST_TEST(mime::message_id_for("a b<c>@d") == "<a-b-c--d@rappel>");
 }
@@ -231,7 +209,7 @@ BOOST_AUTO_TEST_CASE(whole_message_structure) {
     in.text = kFrench;
     in.html = "<p>" + kFrench + "</p>";
     in.message_id = mime::message_id_for("r-1");
-    in.date = rappel::from_unix_ms(1692853305000);
+    in.date = rappel::from_unix_ms(1692853305999);
     in.language = rappel::Language::fr;
     in.unsubscribe_url = "https://example.org/u/r-1";
     const std::string m = mime::build_message(in);
@@ -240,6 +218,7 @@ BOOST_AUTO_TEST_CASE(whole_message_structure) {
     const auto has_line = [&](const std::string& l) {
         return std::find(lines.begin(), lines.end(), l) != lines.end();
     };
+    BOOST_TEST(has_line("Date: Thu, 24 Aug 2023 05:01:45 +0000"));  // 1692853305.999 s, not rounded up
     BOOST_TEST(has_line("Message-ID: <r-1@rappel>"));
     BOOST_TEST(has_line("MIME-Version: 1.0"));
     BOOST_TEST(has_line("To: holder@example.net"));

@@ -1,5 +1,6 @@
 #define BOOST_TEST_MODULE simulator
 #include "channels/simulator/provider_simulator.hpp"
+#include "engine/base/text.hpp"
 
 #include "tests/support/process.hpp"
 
@@ -36,53 +37,15 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string base64(std::string_view in) {
-    static constexpr char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    std::size_t i = 0;
-    for (; i + 2 < in.size(); i += 3) {
-        const auto n = (static_cast<unsigned char>(in[i]) << 16U) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8U) | static_cast<unsigned char>(in[i + 2]);
-        out += table[(n >> 18U) & 63U];
-        out += table[(n >> 12U) & 63U];
-        out += table[(n >> 6U) & 63U];
-        out += table[n & 63U];
-    }
-    if (i + 1 == in.size()) {
-        const auto n = static_cast<unsigned char>(in[i]) << 16U;
-        out += table[(n >> 18U) & 63U];
-        out += table[(n >> 12U) & 63U];
-        out += "==";
-    } else if (i + 2 == in.size()) {
-        const auto n =
-            (static_cast<unsigned char>(in[i]) << 16U) | (static_cast<unsigned char>(in[i + 1]) << 8U);
-        out += table[(n >> 18U) & 63U];
-        out += table[(n >> 12U) & 63U];
-        out += table[(n >> 6U) & 63U];
-        out += '=';
-    }
-    return out;
-}
+using rappel::base64_encode;
 
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
-    static constexpr char hex[] = "0123456789ABCDEF";
     std::string out;
     for (const auto& [k, v] : fields) {
         if (!out.empty()) out += '&';
         out += k;
         out += '=';
-        for (const char ch : v) {
-            const auto c = static_cast<unsigned char>(ch);
-            if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-                out += ch;
-            } else if (c == ' ') {
-                out += '+';
-            } else {
-                out += '%';
-                out += hex[c >> 4U];
-                out += hex[c & 15U];
-            }
-        }
+        out += rappel::percent_encode(v);
     }
     return out;
 }
@@ -132,7 +95,7 @@ Request api_request(const ProviderSimulator& sim, const char* resource,
                     const std::string& idempotency_key = {}) {
     Request req{http::verb::post, api_path(sim.options().account_sid, resource), 11};
     req.set(http::field::authorization,
-            "Basic " + base64(sim.options().account_sid + ":" + sim.options().auth_token));
+            "Basic " + base64_encode(sim.options().account_sid + ":" + sim.options().auth_token));
     req.set(http::field::content_type, "application/x-www-form-urlencoded");
     if (!idempotency_key.empty()) req.set("I-Twilio-Idempotency-Token", idempotency_key);
     req.body() = form_encode(fields);
@@ -287,7 +250,7 @@ BOOST_FIXTURE_TEST_CASE(call_accepted_with_the_spec_fields, SimFixture) {
 
 BOOST_FIXTURE_TEST_CASE(bad_or_missing_auth_is_401, SimFixture) {
     Request req = sms(sim);
-    req.set(http::field::authorization, "Basic " + base64(sim.options().account_sid + ":wrong"));
+    req.set(http::field::authorization, "Basic " + base64_encode(sim.options().account_sid + ":wrong"));
     check_twilio_error(send(sim.port(), req), 401, 20003);
     BOOST_TEST(body_json(send(sim.port(), req)).at("message").get<std::string>() == "Authenticate");
 
@@ -576,7 +539,7 @@ BOOST_FIXTURE_TEST_CASE(expect_100_continue_is_answered, SimFixture) {
     std::ostringstream head;
     head << "POST " << api_path(sim.options().account_sid, "Messages.json") << " HTTP/1.1\r\n"
          << "Host: 127.0.0.1\r\nAuthorization: Basic "
-         << base64(sim.options().account_sid + ":" + sim.options().auth_token) << "\r\n"
+         << base64_encode(sim.options().account_sid + ":" + sim.options().auth_token) << "\r\n"
          << "Content-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\n"
          << "Content-Length: " << body.size() << "\r\n\r\n";
     asio::write(socket, asio::buffer(head.str()));
@@ -673,7 +636,7 @@ BOOST_AUTO_TEST_CASE(binary_starts_prints_its_port_and_stops_on_sigterm) {
 
     Request req{http::verb::post, "/2010-04-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Messages.json",
                 11};
-    req.set(http::field::authorization, "Basic " + base64("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:tok"));
+    req.set(http::field::authorization, "Basic " + base64_encode("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:tok"));
     req.body() = form_encode({{"To", "+1"}, {"From", "+2"}, {"Body", "x"}});
     BOOST_TEST(send(static_cast<std::uint16_t>(port), req).res.result_int() == 201);
 

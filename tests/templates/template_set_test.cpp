@@ -1,3 +1,4 @@
+#include "engine/base/text.hpp"
 #include "templates/sms_encoding.hpp"
 #include "templates/template_set.hpp"
 
@@ -587,22 +588,7 @@ BOOST_AUTO_TEST_SUITE(sms_normalise_shortcut)
 BOOST_AUTO_TEST_CASE(skipping_normalisation_never_changes_the_text) {
     auto utf8 = [](char32_t cp) {
         std::string out;
-        const auto u = static_cast<std::uint32_t>(cp);
-        if (u < 0x80U) {
-            out.push_back(static_cast<char>(u));
-        } else if (u < 0x800U) {
-            out.push_back(static_cast<char>(0xC0U | (u >> 6U)));
-            out.push_back(static_cast<char>(0x80U | (u & 0x3FU)));
-        } else if (u < 0x10000U) {
-            out.push_back(static_cast<char>(0xE0U | (u >> 12U)));
-            out.push_back(static_cast<char>(0x80U | ((u >> 6U) & 0x3FU)));
-            out.push_back(static_cast<char>(0x80U | (u & 0x3FU)));
-        } else {
-            out.push_back(static_cast<char>(0xF0U | (u >> 18U)));
-            out.push_back(static_cast<char>(0x80U | ((u >> 12U) & 0x3FU)));
-            out.push_back(static_cast<char>(0x80U | ((u >> 6U) & 0x3FU)));
-            out.push_back(static_cast<char>(0x80U | (u & 0x3FU)));
-        }
+        rappel::utf8::append(out, cp);
         return out;
     };
     int skipped = 0;
