@@ -167,6 +167,7 @@ private:
     StageRead read_stage(const Field& f);
     void read_stage_channels(const Field& f, StageConfig& stage);
     void apply_env_overrides();
+    void check_lease_outlasts_timeouts();
 
     std::optional<std::string> read_secret(MapReader& m, std::string_view base, bool required);
     std::optional<std::string> secret_from_env(const Field& f);
@@ -178,6 +179,13 @@ private:
     Config cfg_;
     std::vector<std::string> provider_names_;  // every name in the file, valid or not
     std::set<ChannelKind> channels_named_;     // channels with an entry in `channels`
+    std::optional<YAML::Mark> lease_mark_;     // where engine.lease_seconds was set
+    struct TimeoutAt {
+        std::string path;
+        YAML::Mark mark;
+        std::chrono::milliseconds value;
+    };
+    std::vector<TimeoutAt> timeouts_;  // every provider timeout_ms set in the file
 };
 
 Config Loader::load(const std::string& text) {
@@ -197,6 +205,7 @@ Config Loader::load(const std::string& text) {
         read_providers(top);
         read_channels(top);
         read_programs(top);
+        check_lease_outlasts_timeouts();
     }
     apply_env_overrides();
     if (!diag_.ok()) throw ConfigError(diag_.report());
@@ -398,7 +407,10 @@ void Loader::read_engine(MapReader& top) {
         }
     }
     int v = 0;
-    if (m.get("lease_seconds", v)) e.lease = std::chrono::seconds{v};
+    if (m.get("lease_seconds", v)) {
+        e.lease = std::chrono::seconds{v};
+        lease_mark_ = m.find("lease_seconds")->mark();
+    }
     if (m.get("poll_interval_ms", v)) e.poll_interval = std::chrono::milliseconds{v};
     m.get("claim_batch", e.claim_batch);
     m.get("max_in_flight", e.max_in_flight);
@@ -503,7 +515,11 @@ std::optional<ProviderConfig> Loader::read_twilio(const Field& f) {
         }
     }
     int timeout = 0;
-    if (m.get("timeout_ms", timeout)) p.timeout = std::chrono::milliseconds{timeout};
+    if (m.get("timeout_ms", timeout)) {
+        p.timeout = std::chrono::milliseconds{timeout};
+        const Field* t = m.find("timeout_ms");
+        timeouts_.push_back(TimeoutAt{t->path, t->mark(), p.timeout});
+    }
     if (diag_.count() != errors) return std::nullopt;
     return p;
 }
@@ -555,7 +571,11 @@ std::optional<ProviderConfig> Loader::read_smtp(const Field& f) {
         }
     }
     int timeout = 0;
-    if (m.get("timeout_ms", timeout)) p.timeout = std::chrono::milliseconds{timeout};
+    if (m.get("timeout_ms", timeout)) {
+        p.timeout = std::chrono::milliseconds{timeout};
+        const Field* t = m.find("timeout_ms");
+        timeouts_.push_back(TimeoutAt{t->path, t->mark(), p.timeout});
+    }
     if (diag_.count() != errors) return std::nullopt;
     return p;
 }
@@ -770,6 +790,45 @@ void Loader::read_stage_channels(const Field& f, StageConfig& stage) {
                      fmt::format("no provider for channel '{}': set channels.{}", to_string(*kind),
                                  to_string(*kind)));
         }
+    }
+}
+
+// A claim must still be held when its send gives up: a lease that ends first returns the
+// reminder to the schedule while the provider may still accept it, and it goes out twice.
+void Loader::check_lease_outlasts_timeouts() {
+    const auto lease = std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.engine.lease);
+    const TimeoutAt* longest = nullptr;
+    for (const auto& t : timeouts_)
+        if (longest == nullptr || t.value > longest->value) longest = &t;
+    // Providers without timeout_ms use the default (10 s), which the smallest lease (5 s)
+    // does not outlast either.
+    std::optional<std::pair<std::string, std::chrono::milliseconds>> defaulted;
+    for (const auto& p : cfg_.providers) {
+        const std::string path = fmt::format("providers.{}.timeout_ms", p.name);
+        const bool set = std::any_of(timeouts_.begin(), timeouts_.end(),
+                                     [&](const TimeoutAt& t) { return t.path == path; });
+        if (!set && (!defaulted || p.timeout > defaulted->second)) defaulted.emplace(path, p.timeout);
+    }
+    const bool explicit_too_long = longest != nullptr && longest->value >= lease;
+    const bool default_too_long = defaulted && defaulted->second >= lease &&
+                                  (!explicit_too_long || defaulted->second > longest->value);
+    if (!explicit_too_long && !default_too_long) return;
+    const std::string timeout_path = default_too_long ? defaulted->first : longest->path;
+    const auto timeout = default_too_long ? defaulted->second : longest->value;
+    const std::string timeout_where =
+        default_too_long ? "the default" : fmt::format("line {}", longest->mark.line + 1);
+    const auto what = fmt::format(
+        "lease_seconds ({} s) must outlast the longest provider timeout, {} ({} ms, {}): a send "
+        "still waiting for its provider would lose its claim and go out twice",
+        cfg_.engine.lease.count(), timeout_path, timeout.count(), timeout_where);
+    if (lease_mark_) {
+        diag_.at(*lease_mark_, "engine.lease_seconds", what);
+    } else if (!default_too_long) {
+        diag_.at(longest->mark, longest->path,
+                 fmt::format("{} ms must be shorter than engine.lease_seconds ({} s, the default)",
+                             timeout.count(), cfg_.engine.lease.count()));
+    } else {
+        diag_.outside(diag_.file(), "engine.lease_seconds", what);
     }
 }
 

@@ -811,3 +811,56 @@ BOOST_AUTO_TEST_CASE(closest_match_is_only_offered_when_near) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(lease_and_timeouts)
+
+namespace {
+// engine (lines 1-2), providers with the given timeouts (sms line 4, mail timeout line 10),
+// channels (line 11), then kProgram.
+std::string lease_text(std::string_view lease, std::string_view sms_timeout, std::string_view mail_timeout) {
+    std::string out;
+    if (!lease.empty()) out += "engine:\n  lease_seconds: " + std::string(lease) + "\n";
+    else out += "engine:\n  claim_batch: 10\n";
+    out += "providers:\n";
+    out += "  sms-p: {type: twilio-sms, account_sid: AC0123456789abcdef0123456789abcdef, "
+           "auth_token_env: RAPPEL_TEST_TOKEN, from: \"+16135550100\"" +
+           (sms_timeout.empty() ? std::string() : ", timeout_ms: " + std::string(sms_timeout)) + "}\n";
+    out += "  mail-p:\n    type: smtp\n    url: \"smtp://127.0.0.1:2525\"\n"
+           "    from: \"Rappel <r@example.ca>\"\n    unsubscribe_url: \"https://example.ca/u\"\n";
+    out += mail_timeout.empty() ? "    starttls: try\n" : "    timeout_ms: " + std::string(mail_timeout) + "\n";
+    out += "channels: {sms: sms-p, email: mail-p}\n";
+    for (auto line : kProgram) out += std::string(line) + '\n';
+    return out;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(lease_must_outlast_the_longest_provider_timeout) {
+    ScratchDir s;
+    const std::string e = s.errors(lease_text("6", "2000", "6000"));
+    BOOST_TEST(contains(e,
+                        "test.yaml:2:18: engine.lease_seconds: lease_seconds (6 s) must outlast the longest "
+                        "provider timeout, providers.mail-p.timeout_ms (6000 ms, line 10)"));
+    // Equal is not enough: the claim would end the moment the send gives up.
+    BOOST_TEST(contains(s.errors(lease_text("5", "5000", "")),
+                        "test.yaml:2:18: engine.lease_seconds: lease_seconds (5 s) must outlast the longest "
+                        "provider timeout, providers.mail-p.timeout_ms (10000 ms, the default)"));
+    BOOST_TEST(contains(s.errors(lease_text("9", "", "2000")),
+                        "providers.sms-p.timeout_ms (10000 ms, the default)"));
+}
+
+BOOST_AUTO_TEST_CASE(a_timeout_longer_than_the_default_lease_is_reported_at_the_timeout) {
+    ScratchDir s;
+    const std::string e = s.errors(lease_text("", "400000", ""));
+    BOOST_TEST(contains(e,
+                        "test.yaml:4:147: providers.sms-p.timeout_ms: 400000 ms must be shorter than "
+                        "engine.lease_seconds (300 s, the default)"));
+}
+
+BOOST_AUTO_TEST_CASE(a_lease_longer_than_every_timeout_loads) {
+    ScratchDir s;
+    const Config cfg = s.load(lease_text("6", "2000", "5999"));
+    BOOST_TEST(cfg.engine.lease.count() == 6);
+    BOOST_TEST(s.load(lease_text("11", "", "")).engine.lease.count() == 11);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

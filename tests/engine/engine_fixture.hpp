@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 
 #include <csignal>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 
@@ -84,6 +86,30 @@ inline std::string due_event(const std::string& event_id, const std::string& lic
                 {"channels", h.channels}}},
               {"data", {{"renewal_url", "https://www.ontario.ca/renew"}}}};
     return j.dump();
+}
+
+// Same as due_event, with `version` written as this exact JSON number token (for versions a
+// double or an int cannot hold, e.g. "1152921504606846977" or "9223372036854775808").
+inline std::string due_event_version(const std::string& event_id, const std::string& licence,
+                                     const std::string& version, const std::string& due_date,
+                                     const Holder& h) {
+    std::string text = due_event(event_id, licence, 0, due_date, h);
+    const std::string zero = "\"version\":0";
+    const auto at = text.find(zero);
+    if (at != std::string::npos) text.replace(at, zero.size(), "\"version\":" + version);
+    return text;
+}
+
+// A log file's text from byte `from` on (empty when it does not exist yet).
+inline std::string log_text(const std::string& path, std::size_t from = 0) {
+    std::ifstream in(path, std::ios::binary);
+    std::string all(std::istreambuf_iterator<char>(in), {});
+    return from < all.size() ? all.substr(from) : std::string{};
+}
+
+inline std::size_t log_size(const std::string& path) {
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    return in ? static_cast<std::size_t>(in.tellg()) : 0;
 }
 
 inline std::string renewed_event(const std::string& event_id, const std::string& licence, int version) {

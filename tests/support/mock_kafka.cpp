@@ -92,11 +92,18 @@ void MockKafka::create_topic(const std::string& topic, int partitions) {
     }
 }
 
-TestProducer::TestProducer(const std::string& bootstrap) {
+void MockKafka::set_topic_error(const std::string& topic, int error) {
+    rd_kafka_mock_topic_set_error(cluster_, topic.c_str(), static_cast<rd_kafka_resp_err_t>(error));
+}
+
+TestProducer::TestProducer(const std::string& bootstrap) : TestProducer(bootstrap, kafka::Properties{}) {}
+
+TestProducer::TestProducer(const std::string& bootstrap, const kafka::Properties& extra) {
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     quiet(conf);
     set(conf, "bootstrap.servers", bootstrap);
     set(conf, "linger.ms", "0");
+    for (const auto& [name, value] : extra) set(conf, name, value);
     rd_kafka_conf_set_opaque(conf, this);
     rd_kafka_conf_set_dr_msg_cb(conf, &TestProducerAccess::dr_cb);
     rk_ = make_handle(RD_KAFKA_PRODUCER, conf);

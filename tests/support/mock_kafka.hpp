@@ -27,6 +27,10 @@ public:
 
     const std::string& bootstrap() const { return bootstrap_; }
     void create_topic(const std::string& topic, int partitions);
+    // Makes the broker answer metadata requests for `topic` with this error (an
+    // rd_kafka_resp_err_t; 0 clears it), e.g. RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED
+    // so producers to it fail.
+    void set_topic_error(const std::string& topic, int error);
 
 private:
     rd_kafka_s* rk_ = nullptr;
@@ -46,6 +50,8 @@ kafka::Properties group_consumer_properties(const std::string& bootstrap, const 
 class TestProducer {
 public:
     explicit TestProducer(const std::string& bootstrap);
+    // With extra librdkafka properties, e.g. {"message.max.bytes", "2000000"}.
+    TestProducer(const std::string& bootstrap, const kafka::Properties& extra);
     ~TestProducer();
     TestProducer(const TestProducer&) = delete;
     TestProducer& operator=(const TestProducer&) = delete;

@@ -81,4 +81,25 @@ void RedisServer::restart() {
     throw std::runtime_error("redis-server did not restart on port " + std::to_string(port_));
 }
 
+void RedisServer::pause() {
+    if (proc_) proc_->signal(SIGSTOP);
+}
+
+void RedisServer::resume() {
+    if (proc_) proc_->signal(SIGCONT);
+}
+
+void RedisServer::stop() {
+    if (!proc_) return;
+    proc_->signal(SIGCONT);  // a stopped server cannot act on SIGTERM
+    proc_->signal(SIGTERM);
+    if (!proc_->wait(std::chrono::seconds{5})) proc_->kill_hard();
+    proc_.reset();
+}
+
+void RedisServer::start() {
+    if (proc_ && proc_->running()) return;
+    restart();
+}
+
 }  // namespace rappel::testkit

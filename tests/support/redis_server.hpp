@@ -20,6 +20,13 @@ public:
     // Stops redis-server (SIGTERM, then SIGKILL) and starts it again on the same port and
     // directory (data survives through the AOF). Works if the server already exited.
     void restart();
+    // Fault injection. pause()/resume(): SIGSTOP/SIGCONT, the server hangs with every
+    // connection open. stop(): SIGTERM (then SIGKILL), connections are refused until
+    // start() brings it back on the same port and directory (the AOF keeps the data).
+    void pause();
+    void resume();
+    void stop();
+    void start();
 
 private:
     std::string host_ = "127.0.0.1";

@@ -60,6 +60,8 @@ public:
     // "unparsable" when it cannot be read).
     void publish(const std::string& json);
     void publish_raw(const std::string& key, const std::string& value);
+    // To one partition of the events topic, whatever the key.
+    void publish_to(int partition, const std::string& key, const std::string& value);
     void flush();
 
     // Outcomes read so far (accumulated), waiting until done(all) or the timeout.
