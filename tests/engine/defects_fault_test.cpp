@@ -248,7 +248,9 @@ struct Wave {
 
 // 2. Redis away for three leases while sends are in flight and their results wait to be
 // recorded: nothing goes twice, nothing is left open, no send slot leaks.
-BOOST_AUTO_TEST_CASE(redis_away_longer_than_the_lease_sends_nothing_twice_and_leaks_no_slot) {
+namespace {
+// freeze: SIGSTOP (every call hangs) instead of stopping the server (connections refused).
+void redis_away_for_three_leases(bool freeze) {
     Fixture f(one_stage_options(4));
     f.start();
     sim::Fault slow;
@@ -258,11 +260,13 @@ BOOST_AUTO_TEST_CASE(redis_away_longer_than_the_lease_sends_nothing_twice_and_le
     f.stack.sim().add_fault(slow);
     const Wave first(f, "AWAY", 561, 40);
     BOOST_REQUIRE(wait_until([&] { return first.requests(f) >= 6; }, 60s));
-    f.stack.redis().stop();
-    // Connections refused for 15 s = three leases (lease_seconds 5, real time).
+    if (freeze) f.stack.redis().pause();
+    else f.stack.redis().stop();
+    // Away for 15 s = three leases (lease_seconds 5, real time).
     const auto back_at = std::chrono::steady_clock::now() + 15s;
     wait_until([&] { return !f.engine->running() || std::chrono::steady_clock::now() >= back_at; }, 20s, 100ms);
-    f.stack.redis().start();
+    if (freeze) f.stack.redis().resume();
+    else f.stack.redis().start();
     BOOST_REQUIRE(f.engine->running());
     auto outs = f.wait_all_terminal(first.licences, 120s);
     first.check_each_sent_once(f, outs, 40);
@@ -274,6 +278,15 @@ BOOST_AUTO_TEST_CASE(redis_away_longer_than_the_lease_sends_nothing_twice_and_le
     const auto code = f.engine->wait(20s);
     BOOST_CHECK_MESSAGE(code.has_value(), "engine did not stop within 20 s of SIGTERM");
     BOOST_CHECK_EQUAL(code.value_or(-1), 0);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(redis_away_longer_than_the_lease_sends_nothing_twice_and_leaks_no_slot) {
+    redis_away_for_three_leases(false);
+}
+
+BOOST_AUTO_TEST_CASE(redis_frozen_longer_than_the_lease_sends_nothing_twice_and_leaks_no_slot) {
+    redis_away_for_three_leases(true);
 }
 
 // 3a. A second engine joins mid-ingest and leaves mid-ingest: events buffered when an apply
