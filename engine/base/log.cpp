@@ -11,6 +11,7 @@ namespace rappel::log {
 namespace {
 std::atomic<Level> g_level{Level::info};
 std::mutex g_mu;
+Sink g_sink;  // guarded by g_mu
 constexpr std::string_view kNames[] = {"debug", "info", "warn", "error"};
 } // namespace
 
@@ -27,7 +28,19 @@ bool parse_level(std::string_view text, Level& out) {
     return false;
 }
 
+void set_sink(Sink sink) {
+    std::lock_guard lock(g_mu);
+    g_sink = std::move(sink);
+}
+
 void write(Level l, std::string_view component, std::string_view message) {
+    {
+        std::lock_guard lock(g_mu);
+        if (g_sink) {
+            g_sink(l, component, message);
+            return;
+        }
+    }
     const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(
         std::chrono::system_clock::now());
     auto line = fmt::format("{} {} [{}] {}\n", format_rfc3339(now),

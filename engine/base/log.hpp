@@ -3,6 +3,7 @@
 // addresses, names) to a log call: log event ids, reminder ids and partitions instead.
 #include <fmt/format.h>
 
+#include <functional>
 #include <string_view>
 
 namespace rappel::log {
@@ -13,6 +14,11 @@ void set_level(Level level);
 Level level();
 bool parse_level(std::string_view text, Level& out);
 void write(Level level, std::string_view component, std::string_view message);
+
+// Test hook: while a sink is set, lines go to it instead of stderr (called under the log's
+// lock, from whichever thread logs). An empty function restores stderr.
+using Sink = std::function<void(Level level, std::string_view component, std::string_view message)>;
+void set_sink(Sink sink);
 
 template <typename... Args>
 void emit(Level lvl, std::string_view component, fmt::format_string<Args...> f, Args&&... args) {

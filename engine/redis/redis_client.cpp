@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <exception>
 #include <optional>
 
@@ -24,42 +25,83 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::chrono::milliseconds kMinBackoff = 100ms;
-constexpr std::chrono::milliseconds kMaxBackoff = 5s;
-// Covers TCP connect plus AUTH; a blackholed address would otherwise wait for the kernel.
-constexpr std::chrono::milliseconds kConnectTimeout = 5s;
+using SteadyClock = std::chrono::steady_clock;
 constexpr std::string_view kComponent = "redis";
 constexpr const char* kNotConnected = "redis: not connected";
 
 // hiredis keeps one callback per channel for these and calls it repeatedly; our one-shot
 // callbacks cannot express that, so they are refused.
-bool is_unsupported_command(const std::string& name) {
-    static constexpr const char* kNames[] = {"subscribe", "psubscribe", "unsubscribe",
-                                             "punsubscribe", "monitor", "ssubscribe",
-                                             "sunsubscribe"};
-    return std::any_of(std::begin(kNames), std::end(kNames),
-                       [&](const char* n) { return ::strcasecmp(name.c_str(), n) == 0; });
+bool is_unsupported_command(std::string_view name) {
+    static constexpr std::string_view kNames[] = {"subscribe",    "psubscribe", "unsubscribe",
+                                                  "punsubscribe", "monitor",    "ssubscribe",
+                                                  "sunsubscribe"};
+    return std::any_of(std::begin(kNames), std::end(kNames), [&](std::string_view n) {
+        return name.size() == n.size() && ::strncasecmp(name.data(), n.data(), n.size()) == 0;
+    });
+}
+
+double seconds_since(SteadyClock::time_point t) {
+    return std::chrono::duration<double>(SteadyClock::now() - t).count();
+}
+
+// hiredis's formatted EVALSHA "*<argc>\r\n$7\r\nEVALSHA\r\n$40\r\n<sha1>\r\n<numkeys, keys,
+// args>" rewritten as EVAL with the body in place of the sha1 (the NOSCRIPT retry).
+std::optional<std::string> evalsha_to_eval(std::string_view evalsha, const std::string& body) {
+    const auto argc_end = evalsha.find("\r\n");
+    constexpr std::string_view kHead = "$7\r\nEVALSHA\r\n$40\r\n";
+    if (argc_end == std::string_view::npos) return std::nullopt;
+    const auto head = argc_end + 2;
+    const auto rest = head + kHead.size() + 40 + 2;
+    if (evalsha.size() < rest || evalsha.substr(head, kHead.size()) != kHead) return std::nullopt;
+    std::string out;
+    out.reserve(evalsha.size() + body.size() + 16);
+    out.append(evalsha.substr(0, head));
+    out.append("$4\r\nEVAL\r\n$");
+    out.append(std::to_string(body.size()));
+    out.append("\r\n");
+    out.append(body);
+    out.append("\r\n");
+    out.append(evalsha.substr(rest));
+    return out;
 }
 
 }  // namespace
 
 struct Client::Impl : std::enable_shared_from_this<Impl> {
-    enum class State { idle, connecting, authenticating, ready };
+    // handshaking: TCP is up, (AUTH and) PING not answered yet; only `ready` takes commands.
+    enum class State { idle, connecting, handshaking, ready };
     enum class TimerAction { reconnect, connect_timeout };
 
     // One command handed to hiredis; owned by hiredis (privdata) until its callback runs.
     struct Pending {
         Impl* impl = nullptr;
         ReplyCallback cb;
-        // For EVALSHA: the same argv, resent as EVAL with the body on NOSCRIPT.
-        std::vector<std::string> eval_argv;
-        std::string eval_body;
+        // For EVALSHA: hiredis's formatted command and the body, to resend as EVAL on
+        // NOSCRIPT (a restarted or flushed Redis). The buffer was going to be made anyway.
+        char* evalsha = nullptr;
+        std::size_t evalsha_len = 0;
+        std::shared_ptr<const std::string> body;
+
+        Pending() = default;
+        Pending(const Pending&) = delete;
+        Pending& operator=(const Pending&) = delete;
+        ~Pending() {
+            if (evalsha) redisFreeCommand(evalsha);
+        }
     };
 
-    Impl(asio::io_context& ctx, Endpoint ep) : io(ctx), endpoint(std::move(ep)), timer(ctx) {}
+    Impl(asio::io_context& ctx, Endpoint ep, ClientOptions opts)
+        : io(ctx),
+          endpoint(std::move(ep)),
+          options(std::move(opts)),
+          random(options.random ? options.random : make_system_random()),
+          backoff(options.reconnect, *random),
+          timer(ctx),
+          watchdog(ctx) {}
 
     ~Impl() {
         running = false;
+        observer = nullptr;
         if (ac && !freeing) {
             freeing = true;
             redisAsyncFree(ac);
@@ -69,14 +111,36 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
 
     asio::io_context& io;
     Endpoint endpoint;
-    asio::steady_timer timer;
+    ClientOptions options;
+    RandomPtr random;
+    Backoff backoff;
+    asio::steady_timer timer;     // reconnect delay or connect timeout
+    asio::steady_timer watchdog;  // command timeout
     std::uint64_t timer_seq = 0;
-    std::chrono::milliseconds backoff = kMinBackoff;
+    bool watchdog_armed = false;
     bool running = false;
-    bool freeing = false;          // redisAsyncFree() requested for `ac`
-    bool reported_failure = false;  // throttles connect-failure warnings
+    bool freeing = false;  // redisAsyncFree() requested for `ac`
     std::atomic<State> state{State::idle};
     std::atomic<std::size_t> in_flight{0};
+    std::function<void(bool)> observer;
+    bool up = false;  // as last reported to the observer
+
+    // Send times of the commands awaiting replies, oldest first (replies come in order),
+    // and when the last reply arrived: the connection is dead when commands are pending
+    // and neither has happened for command_timeout.
+    std::deque<SteadyClock::time_point> sent_at;
+    SteadyClock::time_point last_reply{};
+
+    // Why we are dropping the connection ourselves (timeouts, AUTH); empty otherwise.
+    std::string drop_reason;
+
+    // The current outage, for the log: one line when it starts, a summary now and then,
+    // one line when it ends.
+    bool ever_up = false;
+    bool outage_reported = false;
+    int attempts = 0;  // failed connection attempts in this outage
+    SteadyClock::time_point down_since = SteadyClock::now();
+    SteadyClock::time_point last_summary{};
 
     // The current hiredis connection and its Asio side. `conn_gen` changes whenever the
     // connection goes away, so stale Asio completions can recognise themselves.
@@ -93,7 +157,10 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     void start() {
         if (running) return;
         running = true;
-        backoff = kMinBackoff;
+        backoff.reset();
+        attempts = 0;
+        outage_reported = false;
+        down_since = SteadyClock::now();
         if (!ac) connect();
         // else: a deferred free is in progress; its cleanup schedules the reconnect.
     }
@@ -101,23 +168,39 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     void stop() {
         running = false;
         cancel_timer();
+        cancel_watchdog();
         state = State::idle;
+        set_up(false);
         if (ac && !freeing) {
             freeing = true;
             redisAsyncFree(ac);  // immediate, or right after the current reply callback
         }
     }
 
+    void set_up(bool value) {
+        if (up == value) return;
+        up = value;
+        if (!observer) return;
+        // Posted: the observer may call back into the client, which must not happen
+        // inside hiredis.
+        asio::post(io, [self = shared_from_this(), value] {
+            if (self->observer) self->observer(value);
+        });
+    }
+
+    // One attempt. Every way it can fail ends in attempt_failed(), directly or through
+    // on_cleanup().
     void connect() {
         if (!running || ac) return;
         redisAsyncContext* c = redisAsyncConnect(endpoint.host.c_str(), endpoint.port);
         if (!c) {
-            connect_failed("out of memory");
+            attempt_failed("out of memory");
             return;
         }
         if (c->err) {
-            connect_failed(c->c.errstr);
+            std::string why = c->c.errstr;
             redisAsyncFree(c);
+            attempt_failed(why);
             return;
         }
         boost::system::error_code ec;
@@ -125,10 +208,13 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
         sock->assign(c->c.fd, ec);
         if (ec) {
             sock.reset();
-            connect_failed(ec.message());
             redisAsyncFree(c);  // nothing attached yet: hiredis closes the fd
+            attempt_failed(ec.message());
             return;
         }
+        // SO_KEEPALIVE with hiredis's probe timings: a peer that vanished without a FIN or
+        // RST (host down, cable cut) is noticed even while nothing is pending.
+        redisEnableKeepAlive(&c->c);
         ac = c;
         ++conn_gen;
         want_read = want_write = read_armed = write_armed = false;
@@ -143,63 +229,52 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
         c->ev.cleanup = [](void* d) { static_cast<Impl*>(d)->on_cleanup(); };
         // Completion of a non-blocking connect is signalled by writability: this arms it.
         redisAsyncSetConnectCallback(c, [](const redisAsyncContext* a, int status) {
-            // On failure hiredis has not copied the error to a->errstr yet.
-            static_cast<Impl*>(a->data)->on_connect(status == REDIS_OK, a->c.errstr);
+            // On failure hiredis frees the context right after; on_cleanup reports it.
+            if (status == REDIS_OK) static_cast<Impl*>(a->data)->on_connected();
         });
-        redisAsyncSetDisconnectCallback(c, [](const redisAsyncContext* a, int status) {
-            static_cast<Impl*>(a->data)->on_disconnect(status == REDIS_OK, a->c.errstr);
-        });
-        arm_timer(kConnectTimeout, TimerAction::connect_timeout);
-    }
-
-    void connect_failed(const std::string& why) {
-        state = State::idle;
-        if (!reported_failure) {
-            log::warn(kComponent, "cannot connect to {}:{}: {} (retrying with backoff)",
-                      endpoint.host, endpoint.port, why);
-            reported_failure = true;
-        } else {
-            log::debug(kComponent, "connect to {}:{} failed: {}", endpoint.host,
-                       endpoint.port, why);
-        }
-        schedule_reconnect();
+        arm_timer(options.connect_timeout, TimerAction::connect_timeout);
     }
 
     // Called by hiredis inside redisAsyncHandleWrite/Read. Must not free the context here.
-    void on_connect(bool ok, const char* errstr) {
-        if (!ok) {
-            // hiredis frees the context right after this; cleanup schedules the retry.
-            state = State::idle;
-            if (!reported_failure) {
-                log::warn(kComponent, "cannot connect to {}:{}: {} (retrying with backoff)",
-                          endpoint.host, endpoint.port, errstr ? errstr : "error");
-                reported_failure = true;
-            }
-            return;
+    void on_connected() {
+        state = State::handshaking;
+        if (!endpoint.password.empty()) {
+            const char* argv[] = {"AUTH", endpoint.password.data()};
+            const std::size_t lens[] = {4, endpoint.password.size()};
+            redisAsyncCommandArgv(ac, &Impl::on_auth_reply, this, 2, argv, lens);
         }
-        if (endpoint.password.empty()) {
-            become_ready();
-            return;
-        }
-        state = State::authenticating;
-        const char* argv[] = {"AUTH", endpoint.password.data()};
-        const std::size_t lens[] = {4, endpoint.password.size()};
-        redisAsyncCommandArgv(ac, &Impl::on_auth_reply, this, 2, argv, lens);
+        // Up only once the server answers: a hung server accepts TCP (the kernel does)
+        // but never replies.
+        const char* argv[] = {"PING"};
+        const std::size_t lens[] = {4};
+        redisAsyncCommandArgv(ac, &Impl::on_ping_reply, this, 1, argv, lens);
     }
 
-    static void on_auth_reply(redisAsyncContext* a, void* r, void* privdata) {
+    void drop(std::string reason) {
+        if (!ac || freeing) return;
+        drop_reason = std::move(reason);
+        freeing = true;
+        redisAsyncFree(ac);  // deferred by hiredis when inside one of its callbacks
+    }
+
+    static void on_auth_reply(redisAsyncContext*, void* r, void* privdata) {
         auto* self = static_cast<Impl*>(privdata);
         if (!r) return;  // context is being freed
         auto* reply = static_cast<redisReply*>(r);
-        if (reply->type == REDIS_REPLY_ERROR) {
-            // Never log the password; the server's message does not contain it.
-            log::error(kComponent, "AUTH to {}:{} failed: {}", self->endpoint.host,
-                       self->endpoint.port, std::string(reply->str, reply->len));
-            self->state = State::idle;
-            if (!self->freeing) {
-                self->freeing = true;
-                redisAsyncFree(a);  // deferred by hiredis until this callback returns
-            }
+        // Never log the password; the server's message does not contain it.
+        if (reply->type == REDIS_REPLY_ERROR)
+            self->drop("AUTH failed: " + std::string(reply->str, reply->len));
+    }
+
+    static void on_ping_reply(redisAsyncContext*, void* r, void* privdata) {
+        auto* self = static_cast<Impl*>(privdata);
+        if (!r || self->freeing) return;
+        auto* reply = static_cast<redisReply*>(r);
+        // Any other answer, NOAUTH included, shows a live server; commands will get the
+        // same error and pass it to their callers.
+        if (reply->type == REDIS_REPLY_ERROR && std::string_view(reply->str, reply->len)
+                                                        .substr(0, 7) == "LOADING") {
+            self->drop("server is loading its data set");
             return;
         }
         self->become_ready();
@@ -207,26 +282,46 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
 
     void become_ready() {
         state = State::ready;
-        backoff = kMinBackoff;
         cancel_timer();
-        if (reported_failure) {
-            log::info(kComponent, "connected to {}:{}", endpoint.host, endpoint.port);
-            reported_failure = false;
+        backoff.reset();
+        last_reply = SteadyClock::now();
+        if (attempts > 0 || ever_up) {
+            log::info(kComponent, "connected after {} attempts / {:.1f} s down ({}:{})",
+                      attempts + 1, seconds_since(down_since), endpoint.host, endpoint.port);
         } else {
-            log::debug(kComponent, "connected to {}:{}", endpoint.host, endpoint.port);
+            log::info(kComponent, "connected to {}:{}", endpoint.host, endpoint.port);
         }
+        ever_up = true;
+        attempts = 0;
+        outage_reported = false;
+        set_up(true);
     }
 
-    void on_disconnect(bool clean, const char* errstr) {
-        if (running && !clean) {
-            log::warn(kComponent, "connection to {}:{} lost: {}", endpoint.host, endpoint.port,
-                      errstr ? errstr : "error");
+    void attempt_failed(const std::string& why) {
+        state = State::idle;
+        ++attempts;
+        const auto now = SteadyClock::now();
+        if (!outage_reported) {
+            log::warn(kComponent, "cannot connect to {}:{}: {}; retrying with backoff",
+                      endpoint.host, endpoint.port, why);
+            outage_reported = true;
+            last_summary = now;
+        } else if (now - last_summary >= options.down_log_interval) {
+            log::warn(kComponent,
+                      "{}:{} still unreachable after {:.0f} s, {} attempts, last error: {}",
+                      endpoint.host, endpoint.port, seconds_since(down_since), attempts, why);
+            last_summary = now;
         }
+        schedule_reconnect();
     }
 
-    // hiredis is about to close the fd and free the context: detach Asio first.
+    // hiredis is about to close the fd and free the context (pending callbacks have had
+    // their NULL replies): detach Asio, then report and schedule the next attempt.
     void on_cleanup() {
         if (!ac) return;
+        std::string reason = drop_reason;
+        if (reason.empty()) reason = ac->c.err ? ac->c.errstr : "connection closed";
+        drop_reason.clear();
         ++conn_gen;
         if (sock) {
             sock->release();  // aborts pending waits; hiredis owns (and closes) the fd
@@ -235,18 +330,28 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
         ac = nullptr;
         freeing = false;
         want_read = want_write = read_armed = write_armed = false;
+        const bool was_ready = state == State::ready;
         state = State::idle;
+        sent_at.clear();
         cancel_timer();
-        if (running) schedule_reconnect();
+        cancel_watchdog();
+        if (!running) return;
+        if (!was_ready) {
+            attempt_failed(reason);
+            return;
+        }
+        set_up(false);
+        log::warn(kComponent, "connection lost ({}:{}): {}; reconnecting", endpoint.host,
+                  endpoint.port, reason);
+        attempts = 0;
+        outage_reported = true;
+        down_since = last_summary = SteadyClock::now();
+        schedule_reconnect();
     }
 
     // --- timers ----------------------------------------------------------------------
 
-    void schedule_reconnect() {
-        auto delay = backoff;
-        backoff = std::min(backoff * 2, kMaxBackoff);
-        arm_timer(delay, TimerAction::reconnect);
-    }
+    void schedule_reconnect() { arm_timer(backoff.next(), TimerAction::reconnect); }
 
     void arm_timer(std::chrono::milliseconds delay, TimerAction action) {
         const auto seq = ++timer_seq;
@@ -269,17 +374,39 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
             connect();
             break;
         case TimerAction::connect_timeout:
-            if (ac && state != State::ready && !freeing) {
-                if (!reported_failure) {
-                    log::warn(kComponent, "connect to {}:{} timed out (retrying with backoff)",
-                              endpoint.host, endpoint.port);
-                    reported_failure = true;
-                }
-                freeing = true;
-                redisAsyncFree(ac);  // cleanup schedules the retry
-            }
+            if (ac && state != State::ready)
+                drop(fmt::format("no answer within {} ms of connecting",
+                                 options.connect_timeout.count()));
             break;
         }
+    }
+
+    void arm_watchdog() {
+        if (watchdog_armed || sent_at.empty()) return;
+        watchdog_armed = true;
+        watchdog.expires_at(std::max(sent_at.front(), last_reply) + options.command_timeout);
+        watchdog.async_wait([self = shared_from_this(), gen = conn_gen](
+                                const boost::system::error_code& ec) {
+            if (ec || gen != self->conn_gen) return;
+            self->watchdog_armed = false;
+            self->on_watchdog();
+        });
+    }
+
+    void cancel_watchdog() {
+        watchdog_armed = false;
+        watchdog.cancel();
+    }
+
+    void on_watchdog() {
+        if (!ac || freeing || state != State::ready || sent_at.empty()) return;
+        const auto deadline = std::max(sent_at.front(), last_reply) + options.command_timeout;
+        if (SteadyClock::now() < deadline) {
+            arm_watchdog();
+            return;
+        }
+        drop(fmt::format("no reply for {} ms with {} commands pending",
+                         options.command_timeout.count(), sent_at.size()));
     }
 
     // --- hiredis event hooks -> Asio ---------------------------------------------------
@@ -326,35 +453,94 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
         });
     }
 
-    // Returns the pending entry now owned by hiredis, or nullptr if the callback was
-    // posted with an error instead. The entry stays valid until control returns to the
-    // io_context (replies are only processed from Asio handlers).
-    Pending* send(const std::vector<std::string>& args, std::unique_ptr<Pending> p) {
-        if (args.empty()) {
-            post_error(std::move(p->cb), "redis: empty command");
-            return nullptr;
-        }
-        if (state != State::ready || !ac || freeing) {
-            post_error(std::move(p->cb), kNotConnected);
-            return nullptr;
-        }
-        if (is_unsupported_command(args[0])) {
-            post_error(std::move(p->cb), "redis: pub/sub and MONITOR are not supported");
-            return nullptr;
-        }
-        detail::ArgvView view(args);
-        p->impl = this;
-        if (redisAsyncCommandArgv(ac, &Impl::on_reply, p.get(), view.argc(), view.argv(),
-                                  view.argvlen()) != REDIS_OK) {
-            post_error(std::move(p->cb), kNotConnected);
-            return nullptr;
-        }
+    bool can_send() const { return state == State::ready && ac && !freeing; }
+
+    // Takes ownership of `p` on success (hiredis holds it until on_reply).
+    void sent(std::unique_ptr<Pending> p) {
+        p.release();
         in_flight.fetch_add(1, std::memory_order_relaxed);
-        return p.release();  // owned by hiredis until on_reply
+        sent_at.push_back(SteadyClock::now());
+        arm_watchdog();
+    }
+
+    // hiredis formats the arguments into its output buffer; they are not used afterwards.
+    void send_argv(std::size_t argc, const char** argv, const std::size_t* lens,
+                   std::unique_ptr<Pending> p) {
+        if (argc == 0) {
+            post_error(std::move(p->cb), "redis: empty command");
+            return;
+        }
+        if (!can_send()) {
+            post_error(std::move(p->cb), kNotConnected);
+            return;
+        }
+        if (is_unsupported_command(std::string_view(argv[0], lens[0]))) {
+            post_error(std::move(p->cb), "redis: pub/sub and MONITOR are not supported");
+            return;
+        }
+        p->impl = this;
+        if (redisAsyncCommandArgv(ac, &Impl::on_reply, p.get(), static_cast<int>(argc), argv,
+                                  lens) != REDIS_OK) {
+            post_error(std::move(p->cb), kNotConnected);
+            return;
+        }
+        sent(std::move(p));
+    }
+
+    void send_formatted(const char* cmd, std::size_t len, std::unique_ptr<Pending> p) {
+        if (!can_send()) {
+            post_error(std::move(p->cb), kNotConnected);
+            return;
+        }
+        p->impl = this;
+        if (redisAsyncFormattedCommand(ac, &Impl::on_reply, p.get(), cmd, len) != REDIS_OK) {
+            post_error(std::move(p->cb), kNotConnected);
+            return;
+        }
+        sent(std::move(p));
+    }
+
+    // EVALSHA sha numkeys keys... args...; `Keys` and `Args` are ranges of strings or views.
+    template <typename Keys, typename Args>
+    void eval(const Script& script, const Keys& keys, const Args& args, ReplyCallback cb) {
+        auto p = std::make_unique<Pending>();
+        p->cb = std::move(cb);
+        if (!can_send()) {
+            post_error(std::move(p->cb), kNotConnected);
+            return;
+        }
+        const std::string numkeys = std::to_string(keys.size());
+        const std::size_t argc = 3 + keys.size() + args.size();
+        std::vector<const char*> argv;
+        std::vector<std::size_t> lens;
+        argv.reserve(argc);
+        lens.reserve(argc);
+        auto add = [&](std::string_view a) {
+            argv.push_back(a.data());
+            lens.push_back(a.size());
+        };
+        add("EVALSHA");
+        add(script.sha1());
+        add(numkeys);
+        for (const auto& k : keys) add(k);
+        for (const auto& a : args) add(a);
+        char* cmd = nullptr;
+        const int len = redisFormatCommandArgv(&cmd, static_cast<int>(argc), argv.data(),
+                                               lens.data());
+        if (len < 0 || !cmd) {
+            post_error(std::move(p->cb), "redis: out of memory");
+            return;
+        }
+        const auto size = static_cast<std::size_t>(len);
+        p->evalsha = cmd;
+        p->evalsha_len = size;
+        p->body = script.shared_body();
+        send_formatted(cmd, size, std::move(p));
     }
 
     std::string lost_message(const redisAsyncContext* a) const {
         if (!running) return "redis: client stopped";
+        if (!drop_reason.empty()) return "redis: connection lost: " + drop_reason;
         if (a && a->c.err) return std::string("redis: connection lost: ") + a->c.errstr;
         return "redis: connection lost";
     }
@@ -368,15 +554,17 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
             self->post_error(std::move(p->cb), self->lost_message(a));
             return;
         }
+        if (!self->sent_at.empty()) self->sent_at.pop_front();
+        self->last_reply = SteadyClock::now();
         Reply reply = detail::to_reply(*static_cast<redisReply*>(r));
-        if (!p->eval_argv.empty() && detail::is_noscript(reply)) {
+        if (p->evalsha && detail::is_noscript(reply)) {
             auto retry = std::make_unique<Pending>();
             retry->cb = std::move(p->cb);
-            auto argv = std::move(p->eval_argv);
-            argv[0] = "EVAL";
-            argv[1] = std::move(p->eval_body);
-            self->send(argv, std::move(retry));
-            return;
+            if (auto eval = evalsha_to_eval({p->evalsha, p->evalsha_len}, *p->body)) {
+                self->send_formatted(eval->data(), eval->size(), std::move(retry));
+                return;
+            }
+            p->cb = std::move(retry->cb);  // cannot happen: deliver the NOSCRIPT error
         }
         // We are inside an Asio read handler on the io_context thread; an exception must
         // not unwind through hiredis (it would leave the context mid-callback).
@@ -390,11 +578,13 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     }
 };
 
-Client::Client(asio::io_context& io, Endpoint endpoint)
-    : impl_(std::make_shared<Impl>(io, std::move(endpoint))) {}
+Client::Client(asio::io_context& io, Endpoint endpoint, ClientOptions options)
+    : impl_(std::make_shared<Impl>(io, std::move(endpoint), std::move(options))) {}
 
 Client::~Client() {
-    if (impl_) impl_->stop();
+    if (!impl_) return;
+    impl_->observer = nullptr;
+    impl_->stop();
 }
 
 void Client::start() { impl_->start(); }
@@ -403,6 +593,10 @@ void Client::stop() { impl_->stop(); }
 
 bool Client::connected() const { return impl_->state == Impl::State::ready; }
 
+void Client::on_state(std::function<void(bool connected)> observer) {
+    impl_->observer = std::move(observer);
+}
+
 std::size_t Client::in_flight() const {
     return impl_->in_flight.load(std::memory_order_relaxed);
 }
@@ -410,20 +604,25 @@ std::size_t Client::in_flight() const {
 void Client::command(std::vector<std::string> args, ReplyCallback cb) {
     auto p = std::make_unique<Impl::Pending>();
     p->cb = std::move(cb);
-    impl_->send(args, std::move(p));
+    detail::ArgvView view(args);
+    impl_->send_argv(args.size(), view.argv(), view.argvlen(), std::move(p));
+}
+
+void Client::command_views(std::span<const std::string_view> args, ReplyCallback cb) {
+    auto p = std::make_unique<Impl::Pending>();
+    p->cb = std::move(cb);
+    detail::ArgvView view(args);
+    impl_->send_argv(args.size(), view.argv(), view.argvlen(), std::move(p));
 }
 
 void Client::eval(const Script& script, std::vector<std::string> keys,
                   std::vector<std::string> args, ReplyCallback cb) {
-    auto argv = detail::evalsha_argv(script, std::move(keys), std::move(args));
-    auto p = std::make_unique<Impl::Pending>();
-    p->cb = std::move(cb);
-    // hiredis copies argv into its output buffer, so it can move into the entry afterwards
-    // for the EVAL retry on NOSCRIPT.
-    if (Impl::Pending* sent = impl_->send(argv, std::move(p))) {
-        sent->eval_argv = std::move(argv);
-        sent->eval_body = script.body();
-    }
+    impl_->eval(script, keys, args, std::move(cb));
+}
+
+void Client::eval_views(const Script& script, std::span<const std::string_view> keys,
+                        std::span<const std::string_view> args, ReplyCallback cb) {
+    impl_->eval(script, keys, args, std::move(cb));
 }
 
 }  // namespace rappel::redis

@@ -3,12 +3,22 @@
 // small Asio adapter (one socket, commands pipelined, replies in order). Reconnects with
 // backoff after a lost connection; commands issued while disconnected, or in flight when
 // the connection drops, complete with an error reply (never silently dropped).
+//
+// Liveness: a connection counts as up only once the server has answered (AUTH and) PING;
+// while up, commands are pending and no reply has come for `command_timeout`, it is
+// declared dead (a hung or SIGSTOPped server), every pending callback completes with an
+// error and the client reconnects. TCP keepalive is on. Logging is per state change (lost,
+// connected again) plus a periodic summary while down, never one line per attempt.
+#include "engine/base/backoff.hpp"
+#include "engine/base/random.hpp"
+
 #include <boost/asio/io_context.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,17 +56,31 @@ struct Endpoint {
 class Script {
 public:
     explicit Script(std::string body);
-    const std::string& body() const { return body_; }
+    const std::string& body() const { return *body_; }
     const std::string& sha1() const { return sha1_; }
+    // Shared, so a pending EVALSHA keeps the body for its NOSCRIPT retry without a copy.
+    const std::shared_ptr<const std::string>& shared_body() const { return body_; }
 
 private:
-    std::string body_;
+    std::shared_ptr<const std::string> body_;
     std::string sha1_;
+};
+
+struct ClientOptions {
+    // No reply for this long while commands are pending: the connection is dead. Blocking
+    // commands (BLPOP ...) must use a shorter server-side timeout than this.
+    std::chrono::milliseconds command_timeout{5000};
+    // TCP connect plus AUTH and PING; a blackholed or hung server is abandoned after this.
+    std::chrono::milliseconds connect_timeout{5000};
+    BackoffPolicy reconnect{Millis{100}, Millis{5000}, true};
+    // While down, one "still unreachable" summary line at most this often.
+    std::chrono::milliseconds down_log_interval{30'000};
+    RandomPtr random;  // backoff jitter; null: make_system_random()
 };
 
 class Client {
 public:
-    Client(boost::asio::io_context& io, Endpoint endpoint);
+    Client(boost::asio::io_context& io, Endpoint endpoint, ClientOptions options = {});
     ~Client();
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;
@@ -66,16 +90,37 @@ public:
     // Closes the connection; pending callbacks complete with an error reply.
     void stop();
     bool connected() const;
+    // Called on the io_context thread (posted, never from inside hiredis) at each transition
+    // between connected and not connected. One observer; a new call replaces it.
+    void on_state(std::function<void(bool connected)> observer);
 
     // Sends one command (binary-safe arguments). The callback runs on the io_context thread.
     void command(std::vector<std::string> args, ReplyCallback cb);
     void eval(const Script& script, std::vector<std::string> keys, std::vector<std::string> args,
               ReplyCallback cb);
+    // The same without owning copies: the bytes are only read during the call (hiredis
+    // formats them into its output buffer), so views of the caller's buffers suffice. For
+    // big pipelined batches (MGET/MSET of thousands of keys).
+    // (Templates only so that `{}` arguments keep choosing the vector overloads, which win
+    // ties against templates.)
+    template <typename = void>
+    void command(std::span<const std::string_view> args, ReplyCallback cb) {
+        command_views(args, std::move(cb));
+    }
+    template <typename = void>
+    void eval(const Script& script, std::span<const std::string_view> keys,
+              std::span<const std::string_view> args, ReplyCallback cb) {
+        eval_views(script, keys, args, std::move(cb));
+    }
 
     // Number of commands sent whose replies have not arrived yet.
     std::size_t in_flight() const;
 
 private:
+    void command_views(std::span<const std::string_view> args, ReplyCallback cb);
+    void eval_views(const Script& script, std::span<const std::string_view> keys,
+                    std::span<const std::string_view> args, ReplyCallback cb);
+
     struct Impl;
     std::shared_ptr<Impl> impl_;
 };

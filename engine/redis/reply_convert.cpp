@@ -6,10 +6,10 @@
 
 namespace rappel::redis {
 
-Script::Script(std::string body) : body_(std::move(body)) {
+Script::Script(std::string body) : body_(std::make_shared<const std::string>(std::move(body))) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    if (EVP_Digest(body_.data(), body_.size(), md, &len, EVP_sha1(), nullptr) != 1)
+    if (EVP_Digest(body_->data(), body_->size(), md, &len, EVP_sha1(), nullptr) != 1)
         throw std::runtime_error("redis: SHA1 of script failed");
     static constexpr char kHex[] = "0123456789abcdef";
     sha1_.reserve(2 * len);
@@ -60,7 +60,8 @@ Reply to_reply(const redisReply& r) {
     return out;
 }
 
-ArgvView::ArgvView(const std::vector<std::string>& args) : count_(args.size()) {
+void ArgvView::size_for(std::size_t count) {
+    count_ = count;
     if (count_ <= kInline) {
         ptrs_ = inline_ptrs_.data();
         lens_ = inline_lens_.data();
@@ -70,6 +71,18 @@ ArgvView::ArgvView(const std::vector<std::string>& args) : count_(args.size()) {
         ptrs_ = heap_ptrs_.data();
         lens_ = heap_lens_.data();
     }
+}
+
+ArgvView::ArgvView(const std::vector<std::string>& args) {
+    size_for(args.size());
+    for (std::size_t i = 0; i < count_; ++i) {
+        ptrs_[i] = args[i].data();
+        lens_[i] = args[i].size();
+    }
+}
+
+ArgvView::ArgvView(std::span<const std::string_view> args) {
+    size_for(args.size());
     for (std::size_t i = 0; i < count_; ++i) {
         ptrs_[i] = args[i].data();
         lens_[i] = args[i].size();

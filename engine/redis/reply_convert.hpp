@@ -6,17 +6,21 @@
 
 #include <array>
 #include <cstddef>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rappel::redis::detail {
 
 Reply to_reply(const redisReply& r);
 
-// Pointer/length arrays over a vector of strings, without allocating for short commands.
+// Pointer/length arrays over the arguments (no byte is copied), without allocating for
+// short commands.
 class ArgvView {
 public:
     explicit ArgvView(const std::vector<std::string>& args);
+    explicit ArgvView(std::span<const std::string_view> args);
     int argc() const { return static_cast<int>(count_); }
     const char** argv() { return ptrs_; }
     const std::size_t* argvlen() const { return lens_; }
@@ -25,6 +29,8 @@ public:
     ArgvView& operator=(const ArgvView&) = delete;
 
 private:
+    void size_for(std::size_t count);
+
     static constexpr std::size_t kInline = 16;
     std::size_t count_ = 0;
     std::array<const char*, kInline> inline_ptrs_{};

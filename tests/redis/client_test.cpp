@@ -14,7 +14,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <arpa/inet.h>
@@ -500,4 +502,98 @@ BOOST_AUTO_TEST_CASE(auth_with_password) {
     wrong.command({"PING"}, capture(o));
     BOOST_REQUIRE(env.until([&] { return o.done(); }));
     BOOST_TEST(o.reply->is_error());
+}
+
+BOOST_AUTO_TEST_CASE(view_overloads_send_binary_safe_arguments) {
+    Env env;
+    redis::Client c(env.io, env.endpoint());
+    env.connect(c);
+
+    const std::string key("v\0key\r\n", 7);
+    std::string value;
+    for (int i = 0; i < 256; ++i) value.push_back(static_cast<char>(i));
+    value += std::string("\0\r\n*1\r\n", 7);
+
+    auto view_call = [&](std::vector<std::string_view> args) {
+        Outcome o;
+        c.command(std::span<const std::string_view>(args), capture(o));
+        BOOST_REQUIRE(env.until([&] { return o.done(); }));
+        return *o.reply;
+    };
+    BOOST_TEST(view_call({"SET", key, value}).str == "OK");
+    auto back = env.call(c, {"GET", key});  // read through the owning overload
+    BOOST_TEST((back.str == value));
+    BOOST_TEST(view_call({"STRLEN", key}).integer == static_cast<long long>(value.size()));
+    BOOST_TEST(view_call({}).is_error());
+
+    // EVAL through views: first run goes EVALSHA -> NOSCRIPT -> EVAL, rebuilt correctly.
+    BOOST_TEST(env.call(c, {"SCRIPT", "FLUSH"}).str == "OK");
+    BOOST_TEST(env.call(c, {"CONFIG", "RESETSTAT"}).str == "OK");
+    redis::Script echo("return {KEYS[1], ARGV[1], ARGV[2], #KEYS, #ARGV}");
+    const std::string arg2("\0\0", 2);
+    auto view_eval = [&] {
+        const std::string_view keys[] = {key};
+        const std::string_view args[] = {value, arg2};
+        Outcome o;
+        c.eval(echo, std::span<const std::string_view>(keys),
+               std::span<const std::string_view>(args), capture(o));
+        BOOST_REQUIRE(env.until([&] { return o.done(); }));
+        return *o.reply;
+    };
+    for (int round = 0; round < 2; ++round) {
+        auto r = view_eval();
+        BOOST_REQUIRE_MESSAGE(r.type == redis::Reply::Type::array, r.str);
+        BOOST_REQUIRE(r.elements.size() == 5u);
+        BOOST_TEST((r.elements[0].str == key));
+        BOOST_TEST((r.elements[1].str == value));
+        BOOST_TEST((r.elements[2].str == arg2));
+        BOOST_TEST(r.elements[3].integer == 1);
+        BOOST_TEST(r.elements[4].integer == 2);
+    }
+    const auto stats = env.server.cli("INFO commandstats");
+    BOOST_TEST(command_calls(stats, "eval") == 1);
+    BOOST_TEST(command_calls(stats, "evalsha") == 2);
+}
+
+BOOST_AUTO_TEST_CASE(mset_and_mget_of_a_thousand_keys_through_views) {
+    Env env;
+    redis::Client c(env.io, env.endpoint());
+    env.connect(c);
+
+    constexpr int kKeys = 1000;
+    // All keys and values in one buffer; the argument list only points into it.
+    std::string buffer;
+    for (int i = 0; i < kKeys; ++i) buffer += "key:" + std::to_string(i) + "val:" + std::to_string(i * 7);
+    std::vector<std::string_view> mset{"MSET"};
+    std::vector<std::string_view> mget{"MGET"};
+    std::size_t pos = 0;
+    for (int i = 0; i < kKeys; ++i) {
+        const auto klen = 4 + std::to_string(i).size();
+        const auto vlen = 4 + std::to_string(i * 7).size();
+        std::string_view k(buffer.data() + pos, klen);
+        std::string_view v(buffer.data() + pos + klen, vlen);
+        pos += klen + vlen;
+        mset.push_back(k);
+        mset.push_back(v);
+        mget.push_back(k);
+    }
+    // Pipelined: many batches in flight at once.
+    constexpr int kBatches = 50;
+    std::vector<redis::Reply> replies;
+    for (int b = 0; b < kBatches; ++b) {
+        c.command(std::span<const std::string_view>(mset),
+                  [&](redis::Reply r) { replies.push_back(std::move(r)); });
+        c.command(std::span<const std::string_view>(mget),
+                  [&](redis::Reply r) { replies.push_back(std::move(r)); });
+    }
+    BOOST_REQUIRE(env.until([&] { return replies.size() == 2u * kBatches; }, 30s));
+    for (int b = 0; b < kBatches; ++b) {
+        BOOST_TEST(replies[2 * b].str == "OK");
+        const auto& got = replies[2 * b + 1];
+        BOOST_REQUIRE(got.type == redis::Reply::Type::array);
+        BOOST_REQUIRE(got.elements.size() == static_cast<std::size_t>(kKeys));
+        BOOST_TEST(got.elements[0].str == "val:0");
+        BOOST_TEST(got.elements[kKeys - 1].str == "val:" + std::to_string((kKeys - 1) * 7));
+    }
+    BOOST_TEST(c.in_flight() == 0u);
 }
