@@ -62,11 +62,11 @@ std::string Keys::with(std::string_view a, std::string_view b) const {
     return key;
 }
 
-std::string Keys::schedule() const { return with("sched"); }
+std::string Keys::schedule() const { return with("S"); }
 std::string Keys::reminder(std::string_view rid) const { return with("r:", rid); }
-std::string Keys::licence(std::string_view lic_hash) const { return with("l:", lic_hash); }
+std::string Keys::licence(std::string_view lic_hash) const { return with("L:", lic_hash); }
 std::string Keys::done(std::string_view rid) const { return with("d:", rid); }
-std::string Keys::offsets() const { return with("off"); }
-std::string Keys::outbox() const { return with("outbox"); }
+std::string Keys::offsets() const { return with("O"); }
+std::string Keys::outbox() const { return with("X"); }
 
 }  // namespace rappel::scheduler

@@ -1,12 +1,14 @@
-// The schedule's Lua scripts against a real redis-server: versioning, de-duplication,
-// leases and fencing, retries, cancellation, and that every change writes its outcome.
+// The schedule store (layout 2) against a real redis-server: versioning, de-duplication,
+// leases and fencing, retries, cancellation, compare-and-set, and that every change writes
+// its outcome.
 #define BOOST_TEST_MODULE schedule_store
 #include <boost/test/unit_test.hpp>
 
 #include "engine/base/time_format.hpp"
 #include "engine/redis/redis_client.hpp"
 #include "scheduler/keys.hpp"
-#include "scheduler/store.hpp"
+#include "scheduler/record.hpp"
+#include "scheduler/redis_store.hpp"
 #include "tests/support/redis_server.hpp"
 
 #include <nlohmann/json.hpp>
@@ -24,13 +26,39 @@ const TimePoint kT0 = *parse_rfc3339("2027-01-01T00:00:00Z");
 constexpr const char* kTopic = "renewals";
 constexpr std::int32_t kPart = 3;
 
+IngestItem item(std::int64_t offset, RenewalEvent ev, std::vector<PlannedReminder> plan) {
+    IngestItem it;
+    it.offset = offset;
+    it.key = outcome_key(ev);
+    it.event = std::move(ev);
+    it.plan = std::move(plan);
+    return it;
+}
+
+IngestItem invalid_item(std::int64_t offset, std::string key, EventError err) {
+    IngestItem it;
+    it.offset = offset;
+    it.key = std::move(key);
+    it.invalid = std::move(err);
+    return it;
+}
+
+}  // namespace
+
+namespace rappel::scheduler {
+inline std::ostream& operator<<(std::ostream& os, RecordStatus s) { return os << to_string(s); }
+}  // namespace rappel::scheduler
+
+namespace {
+
+ClaimToken tok(const std::string& name) { return std::hash<std::string>{}(name) | 1; }
+
 struct Env {
     testkit::RedisServer server;
     boost::asio::io_context io;
     redis::Client client{io, redis::Endpoint{server.host(), server.port(), ""}};
-    ScheduleStore store{client, "rp", kTopic, Millis{std::chrono::days{400}}};
+    RedisStore store{client, "rp", kTopic, Millis{std::chrono::days{400}}};
     Keys keys{"rp", kPart};
-    std::int64_t offset = 0;
 
     Env() {
         client.start();
@@ -47,37 +75,50 @@ struct Env {
         return std::move(*slot);
     }
 
-    ApplyResult apply(std::vector<std::string> entries, TimePoint now = kT0) {
-        std::optional<Result<ApplyResult>> r;
-        store.apply(kPart, std::move(entries), now, [&](Result<ApplyResult> x) { r = std::move(x); });
-        auto res = wait(r);
-        BOOST_REQUIRE_MESSAGE(res.ok(), (res.ok() ? std::string() : res.error().message));
-        return res.value();
-    }
-
-    ClaimBatch claim(TimePoint now, const std::string& token, Millis lease = Millis{60000}, int max = 100) {
-        std::optional<Result<ClaimBatch>> r;
-        store.claim(kPart, now, lease, max, token, [&](Result<ClaimBatch> x) { r = std::move(x); });
-        auto res = wait(r);
+    template <typename T>
+    T ok(Result<T> res) {
         BOOST_REQUIRE_MESSAGE(res.ok(), (res.ok() ? std::string() : res.error().message));
         return std::move(res).value();
     }
 
-    std::string complete(TimePoint now, CompleteArgs a) {
-        std::optional<Result<std::string>> r;
-        store.complete(kPart, now, a, [&](Result<std::string> x) { r = std::move(x); });
-        auto res = wait(r);
-        BOOST_REQUIRE_MESSAGE(res.ok(), (res.ok() ? std::string() : res.error().message));
-        return res.value();
+    ApplyResult apply(std::vector<IngestItem> items, TimePoint now = kT0) {
+        std::optional<Result<ApplyResult>> r;
+        store.apply(kPart, std::move(items), now, [&](Result<ApplyResult> x) { r = std::move(x); });
+        return ok(wait(r));
+    }
+
+    ClaimBatch claim(TimePoint now, const std::string& token, Millis lease = Millis{60000}, int max = 100,
+                     std::function<bool(const ReminderRef&)> skip = {}) {
+        std::optional<Result<ClaimBatch>> r;
+        store.claim(kPart, now, lease, max, tok(token), std::move(skip), [&](Result<ClaimBatch> x) { r = std::move(x); });
+        return ok(wait(r));
+    }
+
+    // Records one attempt of the claimed reminder `c` and returns its status.
+    RecordStatus complete(TimePoint now, const ClaimedReminder& c, const std::string& token, AttemptResult res,
+                          TimePoint next = {}, int max_attempts = 3) {
+        AttemptRecord a;
+        a.ref = c.ref;
+        a.token = tok(token);
+        a.result = res;
+        a.provider = "twilio-sim";
+        a.provider_message_id = res == AttemptResult::sent ? "SM123" : "";
+        a.reason = res == AttemptResult::sent ? "" : "http 503";
+        a.next_attempt = next;
+        a.max_attempts = max_attempts;
+        std::optional<Result<std::vector<RecordStatus>>> r;
+        store.record(kPart, now, {a}, [&](auto x) { r = std::move(x); });
+        auto statuses = ok(wait(r));
+        BOOST_REQUIRE_EQUAL(statuses.size(), 1u);
+        return statuses[0];
     }
 
     std::vector<Json> outbox() {
         std::optional<Result<std::vector<OutboxEntry>>> r;
-        store.read_outbox(kPart, "", 10000, [&](auto x) { r = std::move(x); });
-        auto res = wait(r);
-        BOOST_REQUIRE(res.ok());
+        store.read_outbox(kPart, 10000, [&](auto x) { r = std::move(x); });
         std::vector<Json> out;
-        for (auto& e : res.value()) out.push_back(Json::parse(e.value));
+        for (auto& e : ok(wait(r)))
+            for (auto& o : e.outcomes) out.push_back(Json::parse(o.value));
         return out;
     }
 
@@ -92,6 +133,21 @@ struct Env {
         auto s = server.cli(cmd);
         while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
         return s;
+    }
+
+    std::string record_key(const std::string& licence) const {
+        return keys.licence(licence_key_hash("drivers-licence", licence));
+    }
+
+    LicenceRecord record_of(const std::string& licence) {
+        std::optional<Result<std::optional<std::string>>> r;
+        client.command({"GET", record_key(licence)}, [&](redis::Reply x) {
+            if (x.is_nil()) r = std::optional<std::string>{};
+            else r = std::optional<std::string>{x.str};
+        });
+        auto v = ok(wait(r));
+        BOOST_REQUIRE_MESSAGE(v.has_value(), "no record for " << licence);
+        return ok(decode_record(*v));
     }
 };
 
@@ -135,20 +191,6 @@ PlannedReminder planned(const RenewalEvent& ev, const std::string& stage, TimePo
 
 const std::chrono::year_month_day kDue{std::chrono::year{2027}, std::chrono::month{3}, std::chrono::day{1}};
 
-CompleteArgs result(const std::string& rid, const std::string& token, AttemptResult res,
-                    TimePoint next = {}, int max_attempts = 3) {
-    CompleteArgs a;
-    a.reminder_id = rid;
-    a.token = token;
-    a.result = res;
-    a.provider = "twilio-sim";
-    a.provider_message_id = res == AttemptResult::sent ? "SM123" : "";
-    a.reason = res == AttemptResult::sent ? "" : "http 503";
-    a.next_attempt = next;
-    a.max_attempts = max_attempts;
-    return a;
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(apply_schedules_writes_outcomes_and_stores_the_offset_atomically) {
@@ -156,20 +198,24 @@ BOOST_AUTO_TEST_CASE(apply_schedules_writes_outcomes_and_stores_the_offset_atomi
     auto ev = due_event("L1", 1, kDue);
     auto p1 = planned(ev, "30d", kT0 + 24h);
     auto p2 = planned(ev, "7d", kT0 + 48h);
-    auto r = env.apply({encode_event_entry(10, ev, {p1, p2})});
+    auto r = env.apply({item(10, ev, {p1, p2})});
     BOOST_CHECK_EQUAL(r.applied, 1);
     BOOST_CHECK_EQUAL(r.scheduled, 2);
     BOOST_CHECK_EQUAL(r.next_offset, 11);
-    BOOST_CHECK_EQUAL(env.cli("HGET " + env.keys.offsets() + " " + kTopic), "11");
-    BOOST_CHECK_EQUAL(env.cli("ZCARD " + env.keys.schedule()), "2");
+    BOOST_CHECK_EQUAL(env.cli(std::string("HGET ") + env.keys.offsets() + " " + kTopic), "11");
+    // One record and one schedule member per licence, scored at its earliest reminder.
+    BOOST_CHECK_EQUAL(env.cli("ZCARD " + env.keys.schedule()), "1");
+    BOOST_CHECK_EQUAL(env.cli("ZSCORE " + env.keys.schedule() + " " + licence_key_hash("drivers-licence", "L1")),
+                      std::to_string(to_unix_ms(p1.fire_at)));
     auto scheduled = env.with_status("scheduled");
     BOOST_REQUIRE_EQUAL(scheduled.size(), 2u);
     BOOST_CHECK_EQUAL(scheduled[0]["reminder_id"], p1.reminder_id);
     BOOST_CHECK_EQUAL(scheduled[0]["schema"], "notification-outcome/1");
     BOOST_CHECK_EQUAL(scheduled[0]["event_id"], ev.event_id);
     BOOST_CHECK_EQUAL(scheduled[0]["licence_id"], "L1");
+    BOOST_CHECK_EQUAL(scheduled[0]["stage"], "30d");
+    BOOST_CHECK_EQUAL(scheduled[0]["channel"], "sms");
     BOOST_CHECK_EQUAL(scheduled[0]["scheduled_for"], format_rfc3339(p1.fire_at));
-    // No contact data in outcomes nor in key names.
     for (auto& o : env.outbox()) BOOST_CHECK(o.dump().find("+1613") == std::string::npos);
     BOOST_CHECK(env.cli("KEYS *").find("L1") == std::string::npos);
 }
@@ -177,9 +223,8 @@ BOOST_AUTO_TEST_CASE(apply_schedules_writes_outcomes_and_stores_the_offset_atomi
 BOOST_AUTO_TEST_CASE(reapplying_a_batch_already_stored_changes_nothing) {
     Env env;
     auto ev = due_event("L1", 1, kDue);
-    auto entry = encode_event_entry(10, ev, {planned(ev, "30d", kT0 + 24h)});
-    env.apply({entry});
-    auto r = env.apply({entry});
+    env.apply({item(10, ev, {planned(ev, "30d", kT0 + 24h)})});
+    auto r = env.apply({item(10, ev, {planned(ev, "30d", kT0 + 24h)})});
     BOOST_CHECK_EQUAL(r.applied, 0);
     BOOST_CHECK_EQUAL(env.outbox().size(), 1u);  // no stale outcome either: it was skipped by offset
 }
@@ -187,22 +232,39 @@ BOOST_AUTO_TEST_CASE(reapplying_a_batch_already_stored_changes_nothing) {
 BOOST_AUTO_TEST_CASE(an_older_or_equal_version_is_stale) {
     Env env;
     auto ev = due_event("L1", 2, kDue);
-    env.apply({encode_event_entry(1, ev, {planned(ev, "30d", kT0 + 24h)})});
+    env.apply({item(1, ev, {planned(ev, "30d", kT0 + 24h)})});
     auto old = due_event("L1", 2, kDue);
-    auto r = env.apply({encode_event_entry(2, old, {planned(old, "30d", kT0 + 30h)})});
+    auto r = env.apply({item(2, old, {planned(old, "30d", kT0 + 30h)})});
     BOOST_CHECK_EQUAL(r.stale, 1);
     auto stale = env.with_status("stale");
     BOOST_REQUIRE_EQUAL(stale.size(), 1u);
     BOOST_CHECK_EQUAL(stale[0]["reminder_id"], "");
-    BOOST_CHECK_EQUAL(env.cli("ZSCORE " + env.keys.schedule() + " " + planned(ev, "30d", kT0).reminder_id),
+    BOOST_CHECK_EQUAL(env.cli("ZSCORE " + env.keys.schedule() + " " + licence_key_hash("drivers-licence", "L1")),
                       std::to_string(to_unix_ms(kT0 + 24h)));
+}
+
+BOOST_AUTO_TEST_CASE(versions_are_compared_exactly_up_to_2_pow_63_minus_1) {
+    Env env;
+    const std::int64_t big = (std::int64_t{1} << 60);  // doubles cannot tell big from big + 1
+    auto v1 = due_event("L1", big, kDue);
+    env.apply({item(0, v1, {planned(v1, "30d", kT0 + 24h)})});
+    auto v2 = due_event("L1", big + 1, std::chrono::year_month_day{std::chrono::year{2027}, std::chrono::month{4},
+                                                                   std::chrono::day{1}});
+    auto r = env.apply({item(1, v2, {planned(v2, "30d", kT0 + 800h)})});
+    BOOST_CHECK_EQUAL(r.stale, 0);
+    BOOST_CHECK_EQUAL(r.scheduled, 1);
+    BOOST_CHECK_EQUAL(env.with_status("cancelled").size(), 1u);
+    auto max = due_event("L1", INT64_MAX, kDue);
+    BOOST_CHECK_EQUAL(env.apply({item(2, max, {planned(max, "30d", kT0 + 24h)})}).stale, 0);
+    BOOST_CHECK_EQUAL(env.apply({item(3, max, {planned(max, "30d", kT0 + 24h)})}).stale, 1);
+    BOOST_CHECK_EQUAL(env.record_of("L1").version, static_cast<std::uint64_t>(INT64_MAX));
 }
 
 BOOST_AUTO_TEST_CASE(claim_takes_only_due_reminders_with_a_lease_and_returns_the_payload) {
     Env env;
     auto ev = due_event("L1", 1, kDue);
     auto p = planned(ev, "30d", kT0 + 24h);
-    env.apply({encode_event_entry(0, ev, {p})});
+    env.apply({item(0, ev, {p})});
     auto early = env.claim(kT0 + 23h, "tok-1");
     BOOST_CHECK(early.items.empty());
     BOOST_REQUIRE(early.next_due);
@@ -213,34 +275,56 @@ BOOST_AUTO_TEST_CASE(claim_takes_only_due_reminders_with_a_lease_and_returns_the
     const auto& c = batch.items[0];
     BOOST_CHECK_EQUAL(c.reminder_id, p.reminder_id);
     BOOST_CHECK_EQUAL(c.attempt, 1);
-    BOOST_CHECK_EQUAL(c.due_date, "2027-03-01");
+    BOOST_CHECK(c.due_date == kDue);
     BOOST_CHECK_EQUAL(c.licence_id, "L1");
-    auto payload = decode_payload(c.payload);
-    BOOST_REQUIRE(payload);
-    BOOST_CHECK_EQUAL(payload->name, "Geneviève Côté");
-    BOOST_CHECK_EQUAL(payload->sms, "+16135550142");
-    BOOST_CHECK(payload->language == Language::fr);
+    BOOST_CHECK_EQUAL(c.payload.name, "Geneviève Côté");
+    BOOST_CHECK_EQUAL(c.payload.sms, "+16135550142");
+    BOOST_CHECK(c.payload.language == Language::fr);
+    BOOST_REQUIRE_EQUAL(c.payload.data.size(), 1u);
+    BOOST_CHECK_EQUAL(c.payload.data[0].second, "https://example.ca");
     // Leased: a second claim gets nothing until the lease runs out.
     BOOST_CHECK(env.claim(kT0 + 24h + 30s, "tok-2").items.empty());
+}
+
+BOOST_AUTO_TEST_CASE(claim_never_takes_what_the_caller_still_has_in_flight) {
+    Env env;
+    auto ev = due_event("L1", 1, kDue);
+    auto p = planned(ev, "30d", kT0 + 24h);
+    env.apply({item(0, ev, {p})});
+    auto first = env.claim(kT0 + 24h, "tok-1", Millis{10000});
+    BOOST_REQUIRE_EQUAL(first.items.size(), 1u);
+    const ReminderRef ref = first.items[0].ref;
+    auto in_flight = [ref](const ReminderRef& r) {
+        return r.licence == ref.licence && r.stage == ref.stage && r.channel == ref.channel;
+    };
+    // The lease ran out (say Redis was away), but the result is still waiting to be recorded.
+    auto again = env.claim(kT0 + 24h + 20s, "tok-2", Millis{10000}, 100, in_flight);
+    BOOST_CHECK(again.items.empty());
+    BOOST_CHECK_EQUAL(env.complete(kT0 + 24h + 21s, first.items[0], "tok-1", AttemptResult::sent), RecordStatus::sent);
+    BOOST_CHECK_EQUAL(env.with_status("sent").size(), 1u);
 }
 
 BOOST_AUTO_TEST_CASE(sent_is_recorded_once_and_contact_data_is_dropped) {
     Env env;
     auto ev = due_event("L1", 1, kDue);
     auto p = planned(ev, "30d", kT0 + 24h);
-    env.apply({encode_event_entry(0, ev, {p})});
-    env.claim(kT0 + 24h, "tok");
-    BOOST_CHECK_EQUAL(env.complete(kT0 + 24h, result(p.reminder_id, "tok", AttemptResult::sent)), "sent");
+    env.apply({item(0, ev, {p})});
+    auto batch = env.claim(kT0 + 24h, "tok");
+    BOOST_REQUIRE_EQUAL(batch.items.size(), 1u);
+    BOOST_CHECK_EQUAL(env.complete(kT0 + 24h, batch.items[0], "tok", AttemptResult::sent), RecordStatus::sent);
     auto sent = env.with_status("sent");
     BOOST_REQUIRE_EQUAL(sent.size(), 1u);
     BOOST_CHECK_EQUAL(sent[0]["provider_message_id"], "SM123");
     BOOST_CHECK_EQUAL(sent[0]["provider"], "twilio-sim");
     BOOST_CHECK_EQUAL(sent[0]["attempt"], 1);
-    BOOST_CHECK_EQUAL(env.cli("EXISTS " + env.keys.done(p.reminder_id)), "1");
+    BOOST_CHECK_EQUAL(sent[0]["reminder_id"], p.reminder_id);
     BOOST_CHECK_EQUAL(env.cli("ZCARD " + env.keys.schedule()), "0");
-    BOOST_CHECK_EQUAL(env.cli("HEXISTS " + env.keys.licence(licence_key_hash("drivers-licence", "L1")) + " p"), "0");
+    auto rec = env.record_of("L1");
+    BOOST_CHECK(!rec.payload.has_value());
+    BOOST_CHECK_EQUAL(rec.done.size(), 1u);
+    BOOST_CHECK(std::stoll(env.cli("PTTL " + env.record_key("L1"))) > 0);  // kept for the retention only
     // A completion repeated (e.g. after a lost reply) is fenced, not recorded twice.
-    BOOST_CHECK_EQUAL(env.complete(kT0 + 24h, result(p.reminder_id, "tok", AttemptResult::sent)), "fenced");
+    BOOST_CHECK_EQUAL(env.complete(kT0 + 24h, batch.items[0], "tok", AttemptResult::sent), RecordStatus::fenced);
     BOOST_CHECK_EQUAL(env.with_status("sent").size(), 1u);
 }
 
@@ -248,73 +332,96 @@ BOOST_AUTO_TEST_CASE(a_new_version_never_resends_a_reminder_already_sent) {
     Env env;
     auto v1 = due_event("L1", 1, kDue);
     auto p30 = planned(v1, "30d", kT0 + 24h);
-    env.apply({encode_event_entry(0, v1, {p30, planned(v1, "7d", kT0 + 48h)})});
-    env.claim(kT0 + 24h, "tok");
-    env.complete(kT0 + 24h, result(p30.reminder_id, "tok", AttemptResult::sent));
+    env.apply({item(0, v1, {p30, planned(v1, "7d", kT0 + 48h)})});
+    auto b = env.claim(kT0 + 24h, "tok");
+    BOOST_REQUIRE_EQUAL(b.items.size(), 1u);
+    env.complete(kT0 + 24h, b.items[0], "tok", AttemptResult::sent);
     // Version 2 (say, a new phone number) with the same due date: same reminder ids.
     auto v2 = due_event("L1", 2, kDue);
-    auto r = env.apply({encode_event_entry(1, v2, {planned(v2, "30d", kT0 + 24h), planned(v2, "7d", kT0 + 48h)})},
-                       kT0 + 25h);
+    auto r = env.apply({item(1, v2, {planned(v2, "30d", kT0 + 24h), planned(v2, "7d", kT0 + 48h)})}, kT0 + 25h);
     BOOST_CHECK_EQUAL(r.scheduled, 0);  // 7d kept as it was, 30d already sent
-    BOOST_CHECK_EQUAL(env.cli("ZCARD " + env.keys.schedule()), "1");
+    BOOST_CHECK_EQUAL(env.record_of("L1").entries.size(), 1u);
     auto batch = env.claim(kT0 + 48h, "tok2");
     BOOST_REQUIRE_EQUAL(batch.items.size(), 1u);
-    BOOST_CHECK_EQUAL(batch.items[0].stage, "7d");
+    BOOST_CHECK_EQUAL(batch.items[0].ref.stage, "7d");
     BOOST_CHECK_EQUAL(batch.items[0].event_id, v2.event_id);
 }
 
 BOOST_AUTO_TEST_CASE(a_changed_due_date_cancels_the_old_reminders_and_schedules_new_ones) {
     Env env;
     auto v1 = due_event("L1", 1, kDue);
-    env.apply({encode_event_entry(0, v1, {planned(v1, "30d", kT0 + 24h)})});
+    env.apply({item(0, v1, {planned(v1, "30d", kT0 + 24h)})});
     auto v2 = due_event("L1", 2, std::chrono::year_month_day{std::chrono::year{2027}, std::chrono::month{4}, std::chrono::day{1}});
-    auto r = env.apply({encode_event_entry(1, v2, {planned(v2, "30d", kT0 + 800h)})});
+    auto r = env.apply({item(1, v2, {planned(v2, "30d", kT0 + 800h)})});
     BOOST_CHECK_EQUAL(r.scheduled, 1);
     auto cancelled = env.with_status("cancelled");
     BOOST_REQUIRE_EQUAL(cancelled.size(), 1u);
     BOOST_CHECK_EQUAL(cancelled[0]["reason"], "superseded");
-    BOOST_CHECK_EQUAL(env.cli("ZCARD " + env.keys.schedule()), "1");
+    BOOST_CHECK_EQUAL(cancelled[0]["reminder_id"], planned(v1, "30d", kT0).reminder_id);
+    BOOST_CHECK_EQUAL(env.cli("ZSCORE " + env.keys.schedule() + " " + licence_key_hash("drivers-licence", "L1")),
+                      std::to_string(to_unix_ms(kT0 + 800h)));
 }
 
 BOOST_AUTO_TEST_CASE(renewed_cancels_every_pending_reminder_and_drops_the_contact_data) {
     Env env;
     auto v1 = due_event("L1", 1, kDue);
-    env.apply({encode_event_entry(0, v1, {planned(v1, "30d", kT0 + 24h), planned(v1, "7d", kT0 + 48h)})});
-    env.apply({encode_event_entry(1, renewed_event("L1", 2), {})});
+    env.apply({item(0, v1, {planned(v1, "30d", kT0 + 24h), planned(v1, "7d", kT0 + 48h)})});
+    env.apply({item(1, renewed_event("L1", 2), {})});
     auto cancelled = env.with_status("cancelled");
     BOOST_REQUIRE_EQUAL(cancelled.size(), 2u);
     BOOST_CHECK_EQUAL(cancelled[0]["reason"], "renewed");
     BOOST_CHECK_EQUAL(env.cli("ZCARD " + env.keys.schedule()), "0");
-    BOOST_CHECK_EQUAL(env.cli("HEXISTS " + env.keys.licence(licence_key_hash("drivers-licence", "L1")) + " p"), "0");
+    BOOST_CHECK(!env.record_of("L1").payload.has_value());
     BOOST_CHECK(env.claim(kT0 + 100h, "tok").items.empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_retry_of_a_reminder_whose_licence_was_renewed_meanwhile_is_cancelled) {
     Env env;
     auto v1 = due_event("L1", 1, kDue);
-    auto p = planned(v1, "30d", kT0 + 24h);
-    env.apply({encode_event_entry(0, v1, {p})});
-    env.claim(kT0 + 24h, "tok");
-    env.apply({encode_event_entry(1, renewed_event("L1", 2), {})});  // arrives while sending
+    env.apply({item(0, v1, {planned(v1, "30d", kT0 + 24h)})});
+    auto b = env.claim(kT0 + 24h, "tok");
+    BOOST_REQUIRE_EQUAL(b.items.size(), 1u);
+    env.apply({item(1, renewed_event("L1", 2), {})});  // arrives while sending
     BOOST_CHECK(env.with_status("cancelled").empty());  // in flight: not cancelled under its feet
-    BOOST_CHECK_EQUAL(env.complete(kT0 + 24h, result(p.reminder_id, "tok", AttemptResult::retry, kT0 + 25h)),
-                      "cancelled");
-    BOOST_CHECK_EQUAL(env.with_status("cancelled").size(), 1u);
+    BOOST_CHECK_EQUAL(env.complete(kT0 + 24h, b.items[0], "tok", AttemptResult::retry, kT0 + 25h),
+                      RecordStatus::cancelled);
+    auto cancelled = env.with_status("cancelled");
+    BOOST_REQUIRE_EQUAL(cancelled.size(), 1u);
+    BOOST_CHECK_EQUAL(cancelled[0]["event_id"], v1.event_id);
+    BOOST_CHECK_EQUAL(cancelled[0]["reminder_id"], b.items[0].reminder_id);
+}
+
+BOOST_AUTO_TEST_CASE(a_send_accepted_while_the_due_date_changed_is_still_reported_sent) {
+    Env env;
+    auto v1 = due_event("L1", 1, kDue);
+    env.apply({item(0, v1, {planned(v1, "30d", kT0 + 24h)})});
+    auto b = env.claim(kT0 + 24h, "tok");
+    BOOST_REQUIRE_EQUAL(b.items.size(), 1u);
+    auto v2 = due_event("L1", 2, std::chrono::year_month_day{std::chrono::year{2027}, std::chrono::month{4}, std::chrono::day{1}});
+    env.apply({item(1, v2, {planned(v2, "30d", kT0 + 800h)})});
+    BOOST_CHECK_EQUAL(env.complete(kT0 + 24h, b.items[0], "tok", AttemptResult::sent), RecordStatus::sent);
+    auto sent = env.with_status("sent");
+    BOOST_REQUIRE_EQUAL(sent.size(), 1u);
+    BOOST_CHECK_EQUAL(sent[0]["reminder_id"], b.items[0].reminder_id);
+    BOOST_CHECK_EQUAL(sent[0]["event_id"], v1.event_id);
+    // The new due date's reminder is still pending, with the new contact data.
+    auto next = env.claim(kT0 + 800h, "tok2");
+    BOOST_REQUIRE_EQUAL(next.items.size(), 1u);
+    BOOST_CHECK_EQUAL(next.items[0].reminder_id, planned(v2, "30d", kT0).reminder_id);
 }
 
 BOOST_AUTO_TEST_CASE(retries_reschedule_until_attempts_run_out) {
     Env env;
     auto ev = due_event("L1", 1, kDue);
-    auto p = planned(ev, "30d", kT0 + 24h);
-    env.apply({encode_event_entry(0, ev, {p})});
+    env.apply({item(0, ev, {planned(ev, "30d", kT0 + 24h)})});
     auto t = kT0 + 24h;
     for (int attempt = 1; attempt <= 3; ++attempt) {
-        auto batch = env.claim(t, "tok" + std::to_string(attempt));
+        const auto token = "tok" + std::to_string(attempt);
+        auto batch = env.claim(t, token);
         BOOST_REQUIRE_EQUAL(batch.items.size(), 1u);
         BOOST_CHECK_EQUAL(batch.items[0].attempt, attempt);
-        auto status = env.complete(t, result(p.reminder_id, "tok" + std::to_string(attempt), AttemptResult::retry,
-                                             t + 10min, 3));
-        BOOST_CHECK_EQUAL(status, attempt < 3 ? "" : "failed");
+        auto status = env.complete(t, batch.items[0], token, AttemptResult::retry, t + 10min, 3);
+        BOOST_CHECK_EQUAL(status, attempt < 3 ? RecordStatus::retrying : RecordStatus::failed);
         if (attempt < 3) BOOST_CHECK(env.claim(t + 5min, "early").items.empty());  // not before its backoff
         t += 10min;
     }
@@ -327,22 +434,21 @@ BOOST_AUTO_TEST_CASE(retries_reschedule_until_attempts_run_out) {
 BOOST_AUTO_TEST_CASE(an_expired_lease_lets_another_engine_reclaim_and_fences_the_first) {
     Env env;
     auto ev = due_event("L1", 1, kDue);
-    auto p = planned(ev, "30d", kT0 + 24h);
-    env.apply({encode_event_entry(0, ev, {p})});
-    env.claim(kT0 + 24h, "engine-a", Millis{60000});
+    env.apply({item(0, ev, {planned(ev, "30d", kT0 + 24h)})});
+    auto a = env.claim(kT0 + 24h, "engine-a", Millis{60000});
+    BOOST_REQUIRE_EQUAL(a.items.size(), 1u);
     auto again = env.claim(kT0 + 24h + 61s, "engine-b");
     BOOST_REQUIRE_EQUAL(again.items.size(), 1u);
     BOOST_CHECK_EQUAL(again.items[0].attempt, 2);
-    BOOST_CHECK_EQUAL(env.complete(kT0 + 24h + 62s, result(p.reminder_id, "engine-a", AttemptResult::sent)), "fenced");
-    BOOST_CHECK_EQUAL(env.complete(kT0 + 24h + 62s, result(p.reminder_id, "engine-b", AttemptResult::sent)), "sent");
+    BOOST_CHECK_EQUAL(env.complete(kT0 + 24h + 62s, a.items[0], "engine-a", AttemptResult::sent), RecordStatus::fenced);
+    BOOST_CHECK_EQUAL(env.complete(kT0 + 24h + 62s, again.items[0], "engine-b", AttemptResult::sent), RecordStatus::sent);
     BOOST_CHECK_EQUAL(env.with_status("sent").size(), 1u);
 }
 
 BOOST_AUTO_TEST_CASE(a_reminder_claimed_after_its_expiry_ends_expired) {
     Env env;
     auto ev = due_event("L1", 1, kDue);
-    auto p = planned(ev, "30d", kT0 + 24h);
-    env.apply({encode_event_entry(0, ev, {p})});
+    env.apply({item(0, ev, {planned(ev, "30d", kT0 + 24h)})});
     BOOST_CHECK(env.claim(kT0 + 24h + 73h, "tok").items.empty());
     auto expired = env.with_status("expired");
     BOOST_REQUIRE_EQUAL(expired.size(), 1u);
@@ -356,19 +462,19 @@ BOOST_AUTO_TEST_CASE(planned_expired_and_suppressed_reminders_get_their_outcome_
     gone.reason = "past-at-arrival";
     auto none = planned(ev, "30d", kT0 + 24h, Disposition::suppressed);
     none.reason = "no-contact";
-    env.apply({encode_event_entry(0, ev, {gone, none})});
+    env.apply({item(0, ev, {gone, none})});
     BOOST_CHECK_EQUAL(env.with_status("expired").size(), 1u);
     BOOST_CHECK_EQUAL(env.with_status("suppressed").size(), 1u);
     BOOST_CHECK_EQUAL(env.cli("ZCARD " + env.keys.schedule()), "0");
     // Replaying a newer version does not report the expired stage a second time.
     auto v2 = due_event("L1", 2, kDue);
-    env.apply({encode_event_entry(1, v2, {planned(v2, "60d", kT0 - 24h, Disposition::expired)})});
+    env.apply({item(1, v2, {planned(v2, "60d", kT0 - 24h, Disposition::expired)})});
     BOOST_CHECK_EQUAL(env.with_status("expired").size(), 1u);
 }
 
 BOOST_AUTO_TEST_CASE(an_invalid_event_gets_an_invalid_outcome_and_advances_the_offset) {
     Env env;
-    auto r = env.apply({encode_invalid_entry(41, "drivers-licence/X", EventError{"missing-field", "field 'version' is required", "evt-9"})});
+    auto r = env.apply({invalid_item(41, "drivers-licence/X", EventError{"missing-field", "field 'version' is required", "evt-9"})});
     BOOST_CHECK_EQUAL(r.next_offset, 42);
     auto invalid = env.with_status("invalid");
     BOOST_REQUIRE_EQUAL(invalid.size(), 1u);
@@ -379,13 +485,70 @@ BOOST_AUTO_TEST_CASE(an_invalid_event_gets_an_invalid_outcome_and_advances_the_o
 BOOST_AUTO_TEST_CASE(release_gives_claims_back_without_charging_an_attempt) {
     Env env;
     auto ev = due_event("L1", 1, kDue);
-    auto p = planned(ev, "30d", kT0 + 24h);
-    env.apply({encode_event_entry(0, ev, {p})});
-    env.claim(kT0 + 24h, "tok");
+    env.apply({item(0, ev, {planned(ev, "30d", kT0 + 24h)})});
+    auto b = env.claim(kT0 + 24h, "tok");
+    BOOST_REQUIRE_EQUAL(b.items.size(), 1u);
     std::optional<Result<std::int64_t>> r;
-    env.store.release(kPart, kT0 + 24h, "tok", {p.reminder_id}, [&](auto x) { r = std::move(x); });
+    env.store.release(kPart, kT0 + 24h, tok("tok"), {b.items[0].ref}, [&](auto x) { r = std::move(x); });
     BOOST_CHECK_EQUAL(env.wait(r).value(), 1);
     auto batch = env.claim(kT0 + 24h, "tok2");
     BOOST_REQUIRE_EQUAL(batch.items.size(), 1u);
     BOOST_CHECK_EQUAL(batch.items[0].attempt, 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_record_changed_by_another_writer_meanwhile_is_re_read_not_overwritten) {
+    Env env;
+    auto ev = due_event("L1", 1, kDue);
+    env.apply({item(0, ev, {planned(ev, "30d", kT0 + 24h)})});
+    // Another engine claims between our read and our write: simulate by claiming with a
+    // second store on its own connection while ours is queued behind a blocked command.
+    redis::Client other_client{env.io, redis::Endpoint{env.server.host(), env.server.port(), ""}};
+    other_client.start();
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!other_client.connected() && std::chrono::steady_clock::now() < deadline) env.io.run_one_for(20ms);
+    RedisStore other{other_client, "rp", kTopic, Millis{std::chrono::days{400}}};
+    std::optional<Result<ClaimBatch>> a, b;
+    env.store.claim(kPart, kT0 + 24h, Millis{60000}, 10, tok("a"), {}, [&](auto x) { a = std::move(x); });
+    other.claim(kPart, kT0 + 24h, Millis{60000}, 10, tok("b"), {}, [&](auto x) { b = std::move(x); });
+    auto ra = env.ok(env.wait(a));
+    auto rb = env.ok(env.wait(b));
+    // Exactly one of the two got the reminder: the other's compare-and-set failed and re-read.
+    BOOST_CHECK_EQUAL(ra.items.size() + rb.items.size(), 1u);
+    other_client.stop();
+}
+
+BOOST_AUTO_TEST_CASE(the_layout_version_is_written_once_and_a_different_one_is_refused) {
+    Env env;
+    redis::SyncClient sync{redis::Endpoint{env.server.host(), env.server.port(), ""}};
+    BOOST_CHECK(RedisStore::check_layout(sync, "rp").ok());
+    BOOST_CHECK_EQUAL(env.cli("GET rp:layout"), "2");
+    BOOST_CHECK(RedisStore::check_layout(sync, "rp").ok());
+    env.cli("SET rp:layout 1");
+    auto r = RedisStore::check_layout(sync, "rp");
+    BOOST_REQUIRE(!r.ok());
+    BOOST_CHECK(r.error().message.find("layout 1") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(many_licences_in_one_batch_are_applied_and_claimed_in_order) {
+    Env env;
+    std::vector<IngestItem> items;
+    for (int i = 0; i < 2500; ++i) {
+        auto ev = due_event("M" + std::to_string(i), 1, kDue);
+        items.push_back(item(i, ev, {planned(ev, "30d", kT0 + 24h + Millis{i}), planned(ev, "7d", kT0 + 48h)}));
+    }
+    auto r = env.apply(std::move(items));
+    BOOST_CHECK_EQUAL(r.applied, 2500);
+    BOOST_CHECK_EQUAL(r.scheduled, 5000);
+    BOOST_CHECK_EQUAL(env.cli("ZCARD " + env.keys.schedule()), "2500");
+    std::size_t claimed = 0;
+    TimePoint last{};
+    for (int round = 0; round < 20 && claimed < 2500; ++round) {
+        auto b = env.claim(kT0 + 30h, "t" + std::to_string(round), Millis{3600000}, 700);
+        for (auto& c : b.items) {
+            BOOST_CHECK(c.fire_at >= last);
+            last = c.fire_at;
+        }
+        claimed += b.items.size();
+    }
+    BOOST_CHECK_EQUAL(claimed, 2500u);
 }

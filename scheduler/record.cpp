@@ -1,0 +1,607 @@
+#include "scheduler/record.hpp"
+
+#include "engine/base/time_format.hpp"
+#include "scheduler/keys.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace rappel::scheduler {
+namespace {
+
+constexpr std::uint8_t kFormat = 2;
+constexpr std::uint8_t kHasPayload = 1;
+constexpr std::uint8_t kClaimed = 1;
+constexpr std::uint8_t kSuperseded = 2;
+
+// ---- binary encoding: fixed little-endian u64, LEB128 varints, length-prefixed strings ----
+
+class Writer {
+public:
+    explicit Writer(std::string& out) : out_(out) {}
+    void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
+    void fixed64(std::uint64_t v) {
+        for (int i = 0; i < 8; ++i) u8(static_cast<std::uint8_t>(v >> (8 * i)));
+    }
+    void varint(std::uint64_t v) {
+        while (v >= 0x80) {
+            u8(static_cast<std::uint8_t>(v | 0x80));
+            v >>= 7;
+        }
+        u8(static_cast<std::uint8_t>(v));
+    }
+    void svarint(std::int64_t v) {
+        varint((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
+    }
+    void str(std::string_view s) {
+        varint(s.size());
+        out_.append(s);
+    }
+    void bytes(const std::uint8_t* p, std::size_t n) { out_.append(reinterpret_cast<const char*>(p), n); }
+
+private:
+    std::string& out_;
+};
+
+class Reader {
+public:
+    explicit Reader(std::string_view in) : in_(in) {}
+    bool ok() const { return ok_; }
+    bool at_end() const { return pos_ == in_.size(); }
+    std::uint8_t u8() {
+        if (pos_ >= in_.size()) return fail();
+        return static_cast<std::uint8_t>(in_[pos_++]);
+    }
+    std::uint64_t fixed64() {
+        std::uint64_t v = 0;
+        for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(u8()) << (8 * i);
+        return v;
+    }
+    std::uint64_t varint() {
+        std::uint64_t v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            const std::uint8_t b = u8();
+            v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+            if (!(b & 0x80)) return v;
+        }
+        return fail();
+    }
+    std::int64_t svarint() {
+        const std::uint64_t z = varint();
+        return static_cast<std::int64_t>(z >> 1) ^ -static_cast<std::int64_t>(z & 1);
+    }
+    std::string str() {
+        const std::uint64_t n = varint();
+        if (!ok_ || n > in_.size() - pos_) {
+            fail();
+            return {};
+        }
+        std::string s(in_.substr(pos_, n));
+        pos_ += n;
+        return s;
+    }
+    void bytes(std::uint8_t* p, std::size_t n) {
+        if (n > in_.size() - pos_) {
+            fail();
+            return;
+        }
+        std::memcpy(p, in_.data() + pos_, n);
+        pos_ += n;
+    }
+
+private:
+    std::uint8_t fail() {
+        ok_ = false;
+        pos_ = in_.size();
+        return 0;
+    }
+    std::string_view in_;
+    std::size_t pos_ = 0;
+    bool ok_ = true;
+};
+
+std::int32_t days_of(std::chrono::year_month_day d) {
+    return static_cast<std::int32_t>(std::chrono::sys_days{d}.time_since_epoch().count());
+}
+std::chrono::year_month_day date_of(std::int32_t days) {
+    return std::chrono::year_month_day{std::chrono::sys_days{std::chrono::days{days}}};
+}
+std::int32_t day_of(TimePoint t) {
+    return static_cast<std::int32_t>(std::chrono::floor<std::chrono::days>(t).time_since_epoch().count());
+}
+
+std::array<std::uint8_t, 12> rid_bytes(std::string_view rid) {
+    // "r" + 24 lowercase hex digits (scheduler/keys.hpp).
+    std::array<std::uint8_t, 12> out{};
+    auto nibble = [](char c) -> std::uint8_t {
+        return static_cast<std::uint8_t>(c <= '9' ? c - '0' : c - 'a' + 10);
+    };
+    for (std::size_t i = 0; i < out.size() && 2 * i + 2 < rid.size(); ++i)
+        out[i] = static_cast<std::uint8_t>(nibble(rid[1 + 2 * i]) << 4 | nibble(rid[2 + 2 * i]));
+    return out;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+    out.push_back('"');
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        switch (c) {
+        case '"': out.append("\\\""); break;
+        case '\\': out.append("\\\\"); break;
+        case '\n': out.append("\\n"); break;
+        case '\r': out.append("\\r"); break;
+        case '\t': out.append("\\t"); break;
+        default:
+            if (c < 0x20) fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+            else out.push_back(ch);
+        }
+    }
+    out.push_back('"');
+}
+
+// The reminder an entry stands for, with the due date and event of its own version.
+struct EntryView {
+    std::string reminder_id;
+    std::string_view event_id;
+};
+
+EntryView view_of(const LicenceRecord& rec, const Entry& e) {
+    const std::int32_t due = e.superseded ? e.own_due_days : rec.due_days;
+    return EntryView{reminder_id(rec.program, rec.licence_id, date_of(due), e.stage, e.channel),
+                     e.superseded ? std::string_view(e.own_event_id) : std::string_view(rec.event_id)};
+}
+
+bool is_done(const LicenceRecord& rec, const std::array<std::uint8_t, 12>& rid) {
+    return std::any_of(rec.done.begin(), rec.done.end(), [&](const Done& d) { return d.rid == rid; });
+}
+
+void mark_done(LicenceRecord& rec, std::string_view rid, DoneStatus s, TimePoint now) {
+    const auto b = rid_bytes(rid);
+    if (!is_done(rec, b)) rec.done.push_back(Done{b, s, day_of(now)});
+}
+
+void emit(std::vector<Outcome>& out, const LicenceRecord& rec, const OutcomeFields& f) {
+    out.push_back(Outcome{outcome_key(rec.program, rec.licence_id), outcome_json(f)});
+}
+
+// An entry reached a terminal outcome (or was cancelled): the outcome, and the done marker
+// for terminal statuses that must never be repeated.
+void end_entry(LicenceRecord& rec, std::size_t index, std::string_view status, std::string_view reason,
+               std::optional<DoneStatus> done, const DecisionContext& ctx, std::vector<Outcome>& out,
+               std::string_view provider = {}, std::string_view pmid = {}) {
+    const Entry& e = rec.entries[index];
+    const EntryView v = view_of(rec, e);
+    OutcomeFields f;
+    f.event_id = v.event_id;
+    f.reminder_id = v.reminder_id;
+    f.program = rec.program;
+    f.licence_id = rec.licence_id;
+    f.stage = e.stage;
+    f.channel = to_string(e.channel);
+    f.provider = provider;
+    f.status = status;
+    f.attempt = e.attempt;
+    f.provider_message_id = pmid;
+    f.reason = reason;
+    f.at = ctx.now_text;
+    emit(out, rec, f);
+    if (done) mark_done(rec, v.reminder_id, *done, ctx.now);
+    rec.entries.erase(rec.entries.begin() + static_cast<std::ptrdiff_t>(index));
+}
+
+// Contact data is kept only while a reminder of the current version may still need it.
+void drop_payload_if_unused(LicenceRecord& rec) {
+    const bool needed = std::any_of(rec.entries.begin(), rec.entries.end(),
+                                    [](const Entry& e) { return !e.superseded; });
+    if (!needed) rec.payload.reset();
+}
+
+void prune_done(LicenceRecord& rec, const DecisionContext& ctx) {
+    const std::int32_t oldest = day_of(ctx.now - ctx.retention);
+    std::erase_if(rec.done, [&](const Done& d) { return d.day < oldest; });
+}
+
+}  // namespace
+
+std::optional<std::int64_t> LicenceRecord::next_instant() const {
+    std::optional<std::int64_t> best;
+    for (const auto& e : entries)
+        if (!best || e.due_at() < *best) best = e.due_at();
+    return best;
+}
+
+std::string revision_bytes(std::uint64_t rev) {
+    if (rev == 0) return {};
+    std::string out;
+    Writer(out).fixed64(rev);
+    return out;
+}
+
+std::string encode_record(const LicenceRecord& r) {
+    std::string out;
+    out.reserve(160 + 24 * r.entries.size());
+    Writer w(out);
+    w.fixed64(r.rev);
+    w.u8(kFormat);
+    w.varint(r.version);
+    w.str(r.event_id);
+    w.str(r.program);
+    w.str(r.licence_id);
+    w.svarint(r.due_days);
+    w.u8(r.payload ? kHasPayload : 0);
+    if (r.payload) {
+        const Payload& p = *r.payload;
+        w.u8(p.language == Language::fr ? 1 : 0);
+        w.str(p.name);
+        w.str(p.sms);
+        w.str(p.voice);
+        w.str(p.email);
+        w.varint(p.data.size());
+        for (const auto& [k, v] : p.data) {
+            w.str(k);
+            w.str(v);
+        }
+    }
+    w.varint(r.entries.size());
+    for (const auto& e : r.entries) {
+        w.str(e.stage);
+        w.u8(static_cast<std::uint8_t>(e.channel));
+        w.u8(static_cast<std::uint8_t>((e.claimed ? kClaimed : 0) | (e.superseded ? kSuperseded : 0)));
+        w.varint(static_cast<std::uint64_t>(e.attempt));
+        w.svarint(e.fire_at);
+        w.svarint(e.expires_at - e.fire_at);
+        if (e.claimed) {
+            w.fixed64(e.token);
+            w.svarint(e.lease_until - e.fire_at);
+        }
+        if (e.superseded) {
+            w.svarint(e.own_due_days);
+            w.str(e.own_event_id);
+        }
+    }
+    w.varint(r.done.size());
+    for (const auto& d : r.done) {
+        w.bytes(d.rid.data(), d.rid.size());
+        w.u8(static_cast<std::uint8_t>(d.status));
+        w.svarint(d.day);
+    }
+    return out;
+}
+
+Result<LicenceRecord> decode_record(std::string_view bytes) {
+    Reader in(bytes);
+    LicenceRecord r;
+    r.rev = in.fixed64();
+    const std::uint8_t format = in.u8();
+    if (!in.ok() || format != kFormat)
+        return Error{"corrupt-record", fmt::format("licence record has format {}, expected {}", format, kFormat)};
+    r.version = in.varint();
+    r.event_id = in.str();
+    r.program = in.str();
+    r.licence_id = in.str();
+    r.due_days = static_cast<std::int32_t>(in.svarint());
+    if (in.u8() & kHasPayload) {
+        Payload p;
+        p.language = in.u8() == 1 ? Language::fr : Language::en;
+        p.name = in.str();
+        p.sms = in.str();
+        p.voice = in.str();
+        p.email = in.str();
+        const std::uint64_t n = in.varint();
+        for (std::uint64_t i = 0; i < n && in.ok(); ++i) {
+            auto k = in.str();
+            auto v = in.str();
+            p.data.emplace_back(std::move(k), std::move(v));
+        }
+        r.payload = std::move(p);
+    }
+    const std::uint64_t n = in.varint();
+    for (std::uint64_t i = 0; i < n && in.ok(); ++i) {
+        Entry e;
+        e.stage = in.str();
+        const std::uint8_t ch = in.u8();
+        if (ch > static_cast<std::uint8_t>(ChannelKind::voice)) return Error{"corrupt-record", "bad channel"};
+        e.channel = static_cast<ChannelKind>(ch);
+        const std::uint8_t flags = in.u8();
+        e.claimed = flags & kClaimed;
+        e.superseded = flags & kSuperseded;
+        e.attempt = static_cast<int>(in.varint());
+        e.fire_at = in.svarint();
+        e.expires_at = e.fire_at + in.svarint();
+        if (e.claimed) {
+            e.token = in.fixed64();
+            e.lease_until = e.fire_at + in.svarint();
+        }
+        if (e.superseded) {
+            e.own_due_days = static_cast<std::int32_t>(in.svarint());
+            e.own_event_id = in.str();
+        }
+        r.entries.push_back(std::move(e));
+    }
+    const std::uint64_t nd = in.varint();
+    for (std::uint64_t i = 0; i < nd && in.ok(); ++i) {
+        Done d;
+        in.bytes(d.rid.data(), d.rid.size());
+        d.status = static_cast<DoneStatus>(in.u8());
+        d.day = static_cast<std::int32_t>(in.svarint());
+        r.done.push_back(d);
+    }
+    if (!in.ok() || !in.at_end()) return Error{"corrupt-record", "licence record is truncated or has trailing bytes"};
+    return r;
+}
+
+std::string outcome_key(std::string_view program, std::string_view licence_id) {
+    std::string key;
+    key.reserve(program.size() + 1 + licence_id.size());
+    key.append(program).append(1, '/').append(licence_id);
+    return key;
+}
+
+std::string outcome_json(const OutcomeFields& f) {
+    std::string o;
+    o.reserve(320);
+    o.append(R"({"schema":"notification-outcome/1","event_id":)");
+    append_json_string(o, f.event_id);
+    o.append(R"(,"reminder_id":)");
+    append_json_string(o, f.reminder_id);
+    o.append(R"(,"program":)");
+    append_json_string(o, f.program);
+    o.append(R"(,"licence_id":)");
+    append_json_string(o, f.licence_id);
+    o.append(R"(,"stage":)");
+    append_json_string(o, f.stage);
+    o.append(R"(,"channel":)");
+    append_json_string(o, f.channel);
+    o.append(R"(,"provider":)");
+    append_json_string(o, f.provider);
+    o.append(R"(,"status":)");
+    append_json_string(o, f.status);
+    fmt::format_to(std::back_inserter(o), R"(,"attempt":{},"provider_message_id":)", f.attempt);
+    append_json_string(o, f.provider_message_id);
+    o.append(R"(,"reason":)");
+    append_json_string(o, f.reason);
+    o.append(R"(,"at":)");
+    append_json_string(o, f.at);
+    if (f.scheduled_for) {
+        o.append(R"(,"scheduled_for":)");
+        append_json_string(o, format_rfc3339(*f.scheduled_for));
+    }
+    o.push_back('}');
+    return o;
+}
+
+Outcome invalid_outcome(const IngestItem& item, const DecisionContext& ctx) {
+    const EventError& e = *item.invalid;
+    const std::string reason = e.detail.empty() ? e.reason : e.reason + ": " + e.detail;
+    OutcomeFields f;
+    f.event_id = e.event_id;
+    f.status = "invalid";
+    f.reason = reason;
+    f.at = ctx.now_text;
+    return Outcome{item.key, outcome_json(f)};
+}
+
+ApplyCounts apply_event(LicenceRecord& rec, const IngestItem& item, const DecisionContext& ctx,
+                        std::vector<Outcome>& out) {
+    const RenewalEvent& ev = item.event;
+    ApplyCounts counts;
+    const auto version = static_cast<std::uint64_t>(ev.version);
+    if (rec.exists() && version <= rec.version) {
+        counts.stale = true;
+        const std::string reason = fmt::format("version {} is not newer than {}", version, rec.version);
+        OutcomeFields f;
+        f.event_id = ev.event_id;
+        f.program = ev.program;
+        f.licence_id = ev.licence_id;
+        f.status = "stale";
+        f.reason = reason;
+        f.at = ctx.now_text;
+        out.push_back(Outcome{item.key, outcome_json(f)});
+        return counts;
+    }
+    if (!rec.exists()) {
+        rec.program = ev.program;
+        rec.licence_id = ev.licence_id;
+    }
+    prune_done(rec, ctx);
+    const bool due = ev.type == EventType::due;
+    const std::int32_t new_due = due ? days_of(ev.due_date) : rec.due_days;
+    auto planned = [&](const Entry& e) {
+        if (!due || new_due != rec.due_days) return false;
+        return std::any_of(item.plan.begin(), item.plan.end(), [&](const PlannedReminder& r) {
+            return r.disposition == Disposition::schedule && r.stage == e.stage && r.channel == e.channel;
+        });
+    };
+    // Reminders of the previous version that the new one does not carry any more.
+    const std::string_view why = due ? std::string_view("superseded") : to_string(ev.type);
+    for (std::size_t i = rec.entries.size(); i-- > 0;) {
+        Entry& e = rec.entries[i];
+        if (e.superseded || planned(e)) continue;
+        if (!e.claimed) {
+            end_entry(rec, i, "cancelled", why, std::nullopt, ctx, out);
+            ++counts.cancelled;
+        } else {
+            // In flight: its send may still be reported, a retry of it is cancelled.
+            e.own_due_days = rec.due_days;
+            e.own_event_id = rec.event_id;
+            e.superseded = true;
+        }
+    }
+    rec.version = version;
+    rec.event_id = ev.event_id;
+    rec.due_days = new_due;
+    if (due) {
+        bool live = false;
+        for (const auto& r : item.plan) {
+            const auto rid = rid_bytes(r.reminder_id);
+            if (is_done(rec, rid)) continue;  // reached its terminal outcome under an earlier version
+            OutcomeFields f;
+            f.event_id = ev.event_id;
+            f.reminder_id = r.reminder_id;
+            f.program = ev.program;
+            f.licence_id = ev.licence_id;
+            f.stage = r.stage;
+            f.channel = to_string(r.channel);
+            f.reason = r.reason;
+            f.at = ctx.now_text;
+            if (r.disposition == Disposition::expired) {
+                f.status = "expired";
+                mark_done(rec, r.reminder_id, DoneStatus::expired, ctx.now);
+                out.push_back(Outcome{item.key, outcome_json(f)});
+                continue;
+            }
+            if (r.disposition == Disposition::suppressed) {
+                f.status = "suppressed";
+                out.push_back(Outcome{item.key, outcome_json(f)});
+                continue;
+            }
+            live = true;
+            auto it = std::find_if(rec.entries.begin(), rec.entries.end(), [&](const Entry& e) {
+                return !e.superseded && e.stage == r.stage && e.channel == r.channel;
+            });
+            if (it != rec.entries.end()) {
+                if (!it->claimed) it->fire_at = to_unix_ms(r.fire_at);
+                it->expires_at = to_unix_ms(r.expires_at);
+                continue;
+            }
+            Entry e;
+            e.stage = r.stage;
+            e.channel = r.channel;
+            e.fire_at = to_unix_ms(r.fire_at);
+            e.expires_at = to_unix_ms(r.expires_at);
+            rec.entries.push_back(std::move(e));
+            f.status = "scheduled";
+            f.scheduled_for = r.fire_at;
+            out.push_back(Outcome{item.key, outcome_json(f)});
+            ++counts.scheduled;
+        }
+        if (live) {
+            Payload p;
+            p.name = ev.holder.name;
+            p.language = ev.holder.language;
+            p.sms = ev.holder.sms;
+            p.voice = ev.holder.voice;
+            p.email = ev.holder.email;
+            p.data = ev.data;
+            rec.payload = std::move(p);
+        }
+    }
+    drop_payload_if_unused(rec);
+    return counts;
+}
+
+int claim_entries(LicenceRecord& rec, std::string_view licence_hash, const DecisionContext& ctx,
+                  Millis lease, ClaimToken token, const std::function<bool(const ReminderRef&)>& skip,
+                  int budget, std::vector<ClaimedReminder>& items, std::vector<Outcome>& out, bool& cut) {
+    const std::int64_t now = to_unix_ms(ctx.now);
+    int claimed = 0;
+    for (std::size_t i = 0; i < rec.entries.size();) {
+        Entry& e = rec.entries[i];
+        if (e.due_at() > now) {
+            ++i;
+            continue;
+        }
+        ReminderRef ref{std::string(licence_hash), e.stage, e.channel};
+        if (skip && skip(ref)) {
+            ++i;
+            continue;
+        }
+        if (e.superseded) {
+            end_entry(rec, i, "cancelled", "superseded", std::nullopt, ctx, out);
+            continue;
+        }
+        EntryView v = view_of(rec, e);
+        if (is_done(rec, rid_bytes(v.reminder_id))) {
+            rec.entries.erase(rec.entries.begin() + static_cast<std::ptrdiff_t>(i));
+            continue;
+        }
+        if (now > e.expires_at) {
+            end_entry(rec, i, "expired", "late", DoneStatus::expired, ctx, out);
+            continue;
+        }
+        if (claimed >= budget) {
+            cut = true;
+            ++i;
+            continue;
+        }
+        e.claimed = true;
+        e.token = token;
+        e.lease_until = to_unix_ms(ctx.now + lease);
+        ++e.attempt;
+        ++claimed;
+        ClaimedReminder c;
+        c.ref = std::move(ref);
+        c.reminder_id = std::move(v.reminder_id);
+        c.attempt = e.attempt;
+        c.event_id = rec.event_id;
+        c.program = rec.program;
+        c.licence_id = rec.licence_id;
+        c.due_date = date_of(rec.due_days);
+        c.fire_at = from_unix_ms(e.fire_at);
+        c.expires_at = from_unix_ms(e.expires_at);
+        if (rec.payload) c.payload = *rec.payload;
+        items.push_back(std::move(c));
+        ++i;
+    }
+    drop_payload_if_unused(rec);
+    return claimed;
+}
+
+RecordStatus record_attempt(LicenceRecord& rec, const AttemptRecord& a, const DecisionContext& ctx,
+                            std::vector<Outcome>& out) {
+    auto it = std::find_if(rec.entries.begin(), rec.entries.end(), [&](const Entry& e) {
+        return e.claimed && e.token == a.token && e.stage == a.ref.stage && e.channel == a.ref.channel;
+    });
+    if (it == rec.entries.end()) return RecordStatus::fenced;
+    const auto i = static_cast<std::size_t>(it - rec.entries.begin());
+    RecordStatus status = RecordStatus::retrying;
+    switch (a.result) {
+    case AttemptResult::sent:
+        end_entry(rec, i, "sent", "", DoneStatus::sent, ctx, out, a.provider, a.provider_message_id);
+        status = RecordStatus::sent;
+        break;
+    case AttemptResult::failed:
+        end_entry(rec, i, "failed", a.reason, DoneStatus::failed, ctx, out, a.provider);
+        status = RecordStatus::failed;
+        break;
+    case AttemptResult::retry:
+        if (it->superseded) {
+            end_entry(rec, i, "cancelled", "superseded", std::nullopt, ctx, out, a.provider);
+            status = RecordStatus::cancelled;
+        } else if (it->attempt >= a.max_attempts) {
+            end_entry(rec, i, "failed", "retries exhausted: " + a.reason, DoneStatus::failed, ctx, out,
+                      a.provider);
+            status = RecordStatus::failed;
+        } else if (to_unix_ms(a.next_attempt) > it->expires_at) {
+            end_entry(rec, i, "expired", "retry after expiry: " + a.reason, DoneStatus::expired, ctx, out,
+                      a.provider);
+            status = RecordStatus::expired;
+        } else {
+            it->claimed = false;
+            it->token = 0;
+            it->lease_until = 0;
+            it->fire_at = to_unix_ms(a.next_attempt);
+        }
+        break;
+    }
+    drop_payload_if_unused(rec);
+    return status;
+}
+
+bool release_entry(LicenceRecord& rec, const ReminderRef& ref, ClaimToken token, TimePoint now) {
+    for (auto& e : rec.entries) {
+        if (!e.claimed || e.token != token || e.stage != ref.stage || e.channel != ref.channel) continue;
+        e.claimed = false;
+        e.token = 0;
+        e.lease_until = 0;
+        e.attempt = std::max(0, e.attempt - 1);
+        if (!e.superseded) e.fire_at = std::min(e.fire_at, to_unix_ms(now));
+        else e.fire_at = to_unix_ms(now);
+        return true;
+    }
+    return false;
+}
+
+}  // namespace rappel::scheduler

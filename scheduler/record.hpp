@@ -1,0 +1,115 @@
+#pragma once
+// Layout 2's licence record and the decisions taken on it (pure: no I/O).
+//
+// One record per licence holds everything the schedule knows about it: the last applied
+// version, the holder's payload while a reminder needs it, its live reminders ("entries",
+// pending or claimed) and its done markers (reminders that reached a terminal outcome, so
+// nothing is sent twice across replays and new versions). The record is a compact binary
+// string whose first 8 bytes are a revision: the store writes a record back only if its
+// revision is still the one it read (compare-and-set in scheduler/lua/commit.lua), so every
+// decision below runs in C++ on a consistent copy and Lua never parses a record.
+#include "engine/base/result.hpp"
+#include "scheduler/schedule.hpp"
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rappel::scheduler {
+
+inline constexpr int kLayoutVersion = 2;
+inline constexpr std::size_t kRevisionBytes = 8;
+
+enum class DoneStatus : std::uint8_t { sent = 1, failed = 2, expired = 3 };
+
+struct Entry {
+    std::string stage;
+    ChannelKind channel = ChannelKind::sms;
+    bool claimed = false;
+    // The licence changed while this entry was claimed: it belongs to an older version. Its
+    // send may still be reported; a retry of it is cancelled.
+    bool superseded = false;
+    int attempt = 0;              // attempts charged so far
+    std::int64_t fire_at = 0;     // unix ms
+    std::int64_t expires_at = 0;  // unix ms
+    ClaimToken token = 0;         // claimed only
+    std::int64_t lease_until = 0; // claimed only, unix ms
+    // Superseded only: the due date (days since epoch) and event of its own version.
+    std::int32_t own_due_days = 0;
+    std::string own_event_id;
+
+    std::int64_t due_at() const { return claimed ? lease_until : fire_at; }
+};
+
+struct Done {
+    std::array<std::uint8_t, 12> rid{};  // the reminder id's 12 bytes
+    DoneStatus status = DoneStatus::sent;
+    std::int32_t day = 0;                // days since epoch when it ended (for pruning)
+};
+
+struct LicenceRecord {
+    std::uint64_t rev = 0;  // 0: the record does not exist in Redis
+    std::uint64_t version = 0;
+    std::string event_id;
+    std::string program;
+    std::string licence_id;
+    std::int32_t due_days = 0;
+    std::optional<Payload> payload;
+    std::vector<Entry> entries;
+    std::vector<Done> done;
+
+    bool exists() const { return rev != 0; }
+    // When the licence next needs attention: earliest pending fire time or lease expiry.
+    std::optional<std::int64_t> next_instant() const;
+};
+
+std::string encode_record(const LicenceRecord& r);
+Result<LicenceRecord> decode_record(std::string_view bytes);
+// The revision prefix a compare-and-set expects ("" for a record that does not exist).
+std::string revision_bytes(std::uint64_t rev);
+
+// Shared by every decision of one store call.
+struct DecisionContext {
+    TimePoint now{};
+    std::string now_text;  // RFC 3339 of now, written in every outcome
+    Millis retention{};
+};
+
+// Outcomes are notification-outcome/1 JSON, built here once.
+struct OutcomeFields {
+    std::string_view event_id, reminder_id, program, licence_id, stage, channel, provider, status;
+    int attempt = 0;
+    std::string_view provider_message_id, reason, at;
+    std::optional<TimePoint> scheduled_for;
+};
+std::string outcome_json(const OutcomeFields& f);
+std::string outcome_key(std::string_view program, std::string_view licence_id);
+
+struct ApplyCounts {
+    bool stale = false;
+    std::int64_t scheduled = 0;
+    std::int64_t cancelled = 0;
+};
+// Applies one valid event to its licence's record (which may not exist yet).
+ApplyCounts apply_event(LicenceRecord& rec, const IngestItem& item, const DecisionContext& ctx,
+                        std::vector<Outcome>& out);
+// The `invalid` outcome of a dead-lettered message.
+Outcome invalid_outcome(const IngestItem& item, const DecisionContext& ctx);
+
+// Claims the record's due entries (at most `budget`), skipping what `skip` names. Entries
+// past their expiry end `expired`; a superseded entry whose lease ran out ends `cancelled`.
+// Returns how many were claimed; sets `cut` when due entries were left for lack of budget.
+int claim_entries(LicenceRecord& rec, std::string_view licence_hash, const DecisionContext& ctx,
+                  Millis lease, ClaimToken token, const std::function<bool(const ReminderRef&)>& skip,
+                  int budget, std::vector<ClaimedReminder>& items, std::vector<Outcome>& out,
+                  bool& cut);
+
+RecordStatus record_attempt(LicenceRecord& rec, const AttemptRecord& a, const DecisionContext& ctx,
+                            std::vector<Outcome>& out);
+
+bool release_entry(LicenceRecord& rec, const ReminderRef& ref, ClaimToken token, TimePoint now);
+
+}  // namespace rappel::scheduler

@@ -1,0 +1,168 @@
+// Layout 2's licence record: the binary format round-trips exactly, rejects damage, and stays
+// small; the pure decisions on it (apply, claim, record, release).
+#include <boost/test/unit_test.hpp>
+
+#include "engine/base/time_format.hpp"
+#include "scheduler/keys.hpp"
+#include "scheduler/record.hpp"
+
+#include <nlohmann/json.hpp>
+
+using namespace rappel;
+using namespace rappel::scheduler;
+using namespace std::chrono_literals;
+
+namespace {
+
+const TimePoint kT0 = *parse_rfc3339("2027-01-01T00:00:00Z");
+const std::chrono::year_month_day kDue{std::chrono::year{2027}, std::chrono::month{3}, std::chrono::day{1}};
+
+DecisionContext ctx(TimePoint now = kT0) { return DecisionContext{now, format_rfc3339(now), std::chrono::days{400}}; }
+
+IngestItem due_item(std::int64_t version, std::vector<std::string> stages) {
+    IngestItem it;
+    it.event.event_id = "evt-" + std::to_string(version);
+    it.event.program = "health-card";
+    it.event.licence_id = "1234567890";
+    it.event.version = version;
+    it.event.due_date = kDue;
+    it.event.holder.name = "Geneviève Côté";
+    it.event.holder.language = Language::fr;
+    it.event.holder.sms = "+16135550142";
+    it.event.holder.email = "g.cote@example.ca";
+    it.event.data = {{"renewal_url", "https://www.ontario.ca/renew"}, {"fee", "90"}};
+    it.key = outcome_key(it.event);
+    int h = 0;
+    for (const auto& s : stages) {
+        PlannedReminder r;
+        r.stage = s;
+        r.channel = ChannelKind::sms;
+        r.reminder_id = reminder_id(it.event.program, it.event.licence_id, kDue, s, r.channel);
+        r.fire_at = kT0 + std::chrono::hours{24 * ++h};
+        r.expires_at = r.fire_at + 72h;
+        it.plan.push_back(r);
+    }
+    return it;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(licence_record)
+
+BOOST_AUTO_TEST_CASE(a_record_round_trips_every_field) {
+    LicenceRecord rec;
+    rec.rev = 7;
+    std::vector<Outcome> out;
+    apply_event(rec, due_item(std::int64_t{1} << 62, {"60d", "30d", "7d", "1d-after"}), ctx(), out);
+    rec.entries[1].claimed = true;
+    rec.entries[1].token = 0xfeedfacecafebeefULL;
+    rec.entries[1].lease_until = rec.entries[1].fire_at + 300000;
+    rec.entries[1].attempt = 2;
+    rec.entries[2].superseded = true;
+    rec.entries[2].own_due_days = 20000;
+    rec.entries[2].own_event_id = "evt-old";
+    rec.done.push_back(Done{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, DoneStatus::expired, 20100});
+    const std::string bytes = encode_record(rec);
+    auto back = decode_record(bytes);
+    BOOST_REQUIRE(back.ok());
+    BOOST_CHECK(encode_record(back.value()) == bytes);
+    const auto& b = back.value();
+    BOOST_CHECK_EQUAL(b.rev, 7u);
+    BOOST_CHECK_EQUAL(b.version, std::uint64_t{1} << 62);
+    BOOST_CHECK_EQUAL(b.payload->name, "Geneviève Côté");
+    BOOST_CHECK_EQUAL(b.payload->email, "g.cote@example.ca");
+    BOOST_CHECK(b.payload->language == Language::fr);
+    BOOST_CHECK_EQUAL(b.payload->data.size(), 2u);
+    BOOST_CHECK_EQUAL(b.entries.size(), 4u);
+    BOOST_CHECK_EQUAL(b.entries[1].token, 0xfeedfacecafebeefULL);
+    BOOST_CHECK_EQUAL(b.entries[1].attempt, 2);
+    BOOST_CHECK_EQUAL(b.entries[2].own_event_id, "evt-old");
+    BOOST_CHECK(b.done[1].status == DoneStatus::expired || b.done.back().status == DoneStatus::expired);
+    BOOST_CHECK(revision_bytes(7) == bytes.substr(0, kRevisionBytes));
+}
+
+BOOST_AUTO_TEST_CASE(a_pending_licence_of_four_reminders_stays_small) {
+    LicenceRecord rec;
+    std::vector<Outcome> out;
+    apply_event(rec, due_item(1733000000000000000, {"60d", "30d", "7d", "1d-after"}), ctx(), out);
+    // The memory budget is 150 B of Redis per pending reminder, Redis's own overhead included.
+    BOOST_TEST_MESSAGE("record of 4 pending reminders: " << encode_record(rec).size() << " bytes");
+    BOOST_CHECK_LT(encode_record(rec).size(), 260u);
+}
+
+BOOST_AUTO_TEST_CASE(damaged_records_are_refused_not_misread) {
+    LicenceRecord rec;
+    std::vector<Outcome> out;
+    apply_event(rec, due_item(3, {"30d"}), ctx(), out);
+    const std::string bytes = encode_record(rec);
+    for (std::size_t cut = 0; cut < bytes.size(); ++cut)
+        BOOST_CHECK_MESSAGE(!decode_record(bytes.substr(0, cut)).ok(), "truncated at " << cut << " was accepted");
+    BOOST_CHECK(!decode_record(bytes + "x").ok());
+    std::string other = bytes;
+    other[kRevisionBytes] = 1;  // another format
+    BOOST_CHECK(!decode_record(other).ok());
+}
+
+BOOST_AUTO_TEST_CASE(outcome_json_escapes_and_parses) {
+    OutcomeFields f;
+    f.event_id = "evt-\"quoted\"\n\x01";
+    f.status = "stale";
+    f.at = "2027-01-01T00:00:00.000Z";
+    f.scheduled_for = kT0;
+    const auto j = nlohmann::json::parse(outcome_json(f));
+    BOOST_CHECK_EQUAL(j["event_id"], "evt-\"quoted\"\n\x01");
+    BOOST_CHECK_EQUAL(j["schema"], "notification-outcome/1");
+    BOOST_CHECK_EQUAL(j["attempt"], 0);
+    BOOST_CHECK_EQUAL(j["scheduled_for"], "2027-01-01T00:00:00.000Z");
+}
+
+BOOST_AUTO_TEST_CASE(claim_then_sent_leaves_a_done_marker_that_blocks_rescheduling) {
+    LicenceRecord rec;
+    std::vector<Outcome> out;
+    apply_event(rec, due_item(1, {"30d"}), ctx(), out);
+    rec.rev = 1;
+    std::vector<ClaimedReminder> items;
+    bool cut = false;
+    BOOST_CHECK_EQUAL(claim_entries(rec, "h", ctx(kT0 + 24h), 60s, 42, {}, 10, items, out, cut), 1);
+    BOOST_REQUIRE_EQUAL(items.size(), 1u);
+    BOOST_CHECK(rec.next_instant() == to_unix_ms(kT0 + 24h + 60s));
+    AttemptRecord a;
+    a.ref = items[0].ref;
+    a.token = 42;
+    a.result = AttemptResult::sent;
+    BOOST_CHECK(record_attempt(rec, a, ctx(kT0 + 24h), out) == RecordStatus::sent);
+    BOOST_CHECK(record_attempt(rec, a, ctx(kT0 + 24h), out) == RecordStatus::fenced);
+    BOOST_CHECK(!rec.payload);
+    BOOST_CHECK(!rec.next_instant());
+    out.clear();
+    const auto counts = apply_event(rec, due_item(2, {"30d"}), ctx(kT0 + 25h), out);
+    BOOST_CHECK_EQUAL(counts.scheduled, 0);
+    BOOST_CHECK(out.empty());
+    BOOST_CHECK(rec.entries.empty());
+}
+
+BOOST_AUTO_TEST_CASE(the_budget_cuts_a_claim_and_says_so) {
+    LicenceRecord rec;
+    std::vector<Outcome> out;
+    apply_event(rec, due_item(1, {"30d", "7d"}), ctx(), out);
+    std::vector<ClaimedReminder> items;
+    bool cut = false;
+    BOOST_CHECK_EQUAL(claim_entries(rec, "h", ctx(kT0 + 50h), 60s, 1, {}, 1, items, out, cut), 1);
+    BOOST_CHECK(cut);
+    BOOST_CHECK(rec.next_instant() == to_unix_ms(kT0 + 48h));  // the one left is still due
+}
+
+BOOST_AUTO_TEST_CASE(release_returns_the_claim_without_charging_the_attempt) {
+    LicenceRecord rec;
+    std::vector<Outcome> out;
+    apply_event(rec, due_item(1, {"30d"}), ctx(), out);
+    std::vector<ClaimedReminder> items;
+    bool cut = false;
+    claim_entries(rec, "h", ctx(kT0 + 24h), 60s, 9, {}, 10, items, out, cut);
+    BOOST_CHECK(!release_entry(rec, items[0].ref, 8, kT0 + 24h));  // another token
+    BOOST_CHECK(release_entry(rec, items[0].ref, 9, kT0 + 24h));
+    BOOST_CHECK_EQUAL(rec.entries[0].attempt, 0);
+    BOOST_CHECK(!rec.entries[0].claimed);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
