@@ -372,6 +372,9 @@ void Loader::read_redis(MapReader& top) {
         }
     }
     m.get("port", r.port);
+    int ms = 0;
+    if (m.get("command_timeout_ms", ms)) r.command_timeout = std::chrono::milliseconds{ms};
+    if (m.get("connect_timeout_ms", ms)) r.connect_timeout = std::chrono::milliseconds{ms};
     if (auto password = read_secret(m, "password", false)) r.password = std::move(*password);
     std::string prefix;
     if (m.get("key_prefix", prefix)) {

@@ -30,6 +30,8 @@ struct RedisConfig {
     int port = 6379;
     std::string password;  // resolved from password_env / password_file
     std::string key_prefix = "rp";
+    std::chrono::milliseconds command_timeout{5000};  // no reply this long: connection dead
+    std::chrono::milliseconds connect_timeout{5000};  // TCP connect + AUTH + PING
 };
 
 struct EngineConfig {

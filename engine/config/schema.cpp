@@ -105,6 +105,11 @@ constexpr KeySpec kRedis[] = {
     file("password_file", "", "File holding the Redis password."),
     text("key_prefix", false, "rp", "Prefix of every Redis key, so several deployments can share one server.",
          "string `[A-Za-z0-9_-]{1,32}`"),
+    whole("command_timeout_ms", 100, 600000, "5000",
+          "No reply for this long while commands are pending: the connection is declared dead, "
+          "pending commands fail and the engine reconnects."),
+    whole("connect_timeout_ms", 100, 600000, "5000",
+          "Longest wait for a new connection to answer (TCP connect, `AUTH`, `PING`)."),
 };
 
 constexpr KeySpec kEngine[] = {

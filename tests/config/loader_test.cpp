@@ -146,7 +146,8 @@ BOOST_AUTO_TEST_CASE(unknown_key_without_near_match_lists_the_keys) {
     std::string e = s.errors(base_after({"redis:", "  colour: blue"}));
     BOOST_TEST(e ==
                "test.yaml:2:3: redis.colour: unknown key 'colour' (expected one of: host, "
-               "port, password_env, password_file, key_prefix)");
+               "port, password_env, password_file, key_prefix, command_timeout_ms, "
+               "connect_timeout_ms)");
 }
 
 BOOST_AUTO_TEST_CASE(yaml_syntax_error_has_a_position) {

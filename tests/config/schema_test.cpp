@@ -21,7 +21,8 @@ auto tie(const KafkaConfig& k) {
     return std::tie(k.brokers, k.group_id, k.events_topic, k.dlq_topic, k.outcomes_topic, k.properties);
 }
 auto tie(const RedisConfig& r) {
-    return std::tie(r.host, r.port, r.password, r.key_prefix);
+    return std::tuple(r.host, r.port, r.password, r.key_prefix, r.command_timeout.count(),
+                      r.connect_timeout.count());
 }
 auto tie(const EngineConfig& e) {
     return std::tuple(e.default_time_zone, e.lease.count(), e.poll_interval.count(), e.claim_batch,
@@ -66,7 +67,7 @@ BOOST_AUTO_TEST_CASE(documented_defaults_are_the_loaded_defaults) {
             ++checked;
         }
     }
-    BOOST_TEST(checked == 19);
+    BOOST_TEST(checked == 21);
 
     // The remaining documented defaults, checked one by one.
     const ProviderConfig& twilio = defaults.providers.at(0);
