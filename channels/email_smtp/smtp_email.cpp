@@ -11,27 +11,14 @@
 #include <memory>
 #include <stdexcept>
 #include <utility>
+#include <vector>
 
 namespace rappel::channels {
 
 namespace {
 
-struct Request {
-    std::string reminder_id;
-    std::string message_id;
-    std::string payload;
-    std::size_t offset = 0;
-    SlistPtr recipients;
-    SendCallback done;
-};
-
-std::size_t on_read(char* buffer, std::size_t size, std::size_t count, void* userp) {
-    auto* request = static_cast<Request*>(userp);
-    const std::size_t n = std::min(size * count, request->payload.size() - request->offset);
-    std::memcpy(buffer, request->payload.data() + request->offset, n);
-    request->offset += n;
-    return n;
-}
+// Idle easy handles kept for reuse; beyond this (after a burst) they are cleaned up.
+constexpr std::size_t kMaxIdleTransfers = 256;
 
 long use_ssl(config::StartTls mode) {
     switch (mode) {
@@ -97,6 +84,33 @@ SendResult classify_smtp(CURLcode code, long smtp_reply) {
     return r;
 }
 
+// One pooled easy handle and the buffers of the send it carries. Options that never change
+// (URL, TLS, credentials, envelope sender, callbacks, timeouts) are set once when the handle
+// is made; a send sets only the recipient list and the upload size, so a handle carries
+// nothing of its previous message.
+struct SmtpEmail::Transfer {
+    EasyPtr easy;
+    std::string reminder_id;
+    std::string message_id;
+    std::string payload;
+    std::size_t offset = 0;
+    std::string recipient;        // "<address>"
+    curl_slist recipient_node{};  // the one-entry CURLOPT_MAIL_RCPT list
+    SendCallback done;
+};
+
+struct SmtpEmail::Pool {
+    std::vector<std::unique_ptr<Transfer>> idle;
+};
+
+std::size_t SmtpEmail::on_read(char* buffer, std::size_t size, std::size_t count, void* userp) {
+    auto* t = static_cast<Transfer*>(userp);
+    const std::size_t n = std::min(size * count, t->payload.size() - t->offset);
+    std::memcpy(buffer, t->payload.data() + t->offset, n);
+    t->offset += n;
+    return n;
+}
+
 SmtpEmail::SmtpEmail(const config::ProviderConfig& provider, CurlMulti& curl, ClockPtr clock)
     : curl_(curl),
       clock_(clock ? std::move(clock) : std::make_shared<SystemClock>()),
@@ -116,6 +130,38 @@ SmtpEmail::SmtpEmail(const config::ProviderConfig& provider, CurlMulti& curl, Cl
     if (!from) fail("from must be an email address, optionally as \"Name <address>\"");
     from_ = std::move(*from);
     if (timeout_.count() <= 0) fail("timeout must be positive");
+    mail_from_ = "<" + from_.address + ">";
+    pool_ = std::make_shared<Pool>();
+}
+
+SmtpEmail::~SmtpEmail() = default;
+
+std::size_t SmtpEmail::idle_handles_for_test() const { return pool_->idle.size(); }
+
+std::unique_ptr<SmtpEmail::Transfer> SmtpEmail::take_transfer() {
+    if (!pool_->idle.empty()) {
+        auto t = std::move(pool_->idle.back());
+        pool_->idle.pop_back();
+        return t;
+    }
+    auto t = std::make_unique<Transfer>();
+    t->easy.reset(curl_easy_init());
+    if (!t->easy) return nullptr;
+    CURL* e = t->easy.get();
+    curl_easy_setopt(e, CURLOPT_URL, url_.c_str());
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(e, CURLOPT_USE_SSL, use_ssl(starttls_));
+    if (!username_.empty()) {
+        curl_easy_setopt(e, CURLOPT_USERNAME, username_.c_str());
+        curl_easy_setopt(e, CURLOPT_PASSWORD, password_.c_str());
+    }
+    curl_easy_setopt(e, CURLOPT_MAIL_FROM, mail_from_.c_str());
+    curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, &SmtpEmail::on_read);
+    curl_easy_setopt(e, CURLOPT_READDATA, t.get());
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
+    set_transfer_defaults(e, timeout_);
+    return t;
 }
 
 void SmtpEmail::send(const Message& message, SendCallback done) {
@@ -124,9 +170,13 @@ void SmtpEmail::send(const Message& message, SendCallback done) {
                     SendResult{SendStatus::rejected, {}, "invalid address or reminder id", {}});
         return;
     }
-    auto request = std::make_shared<Request>();
-    request->reminder_id = message.reminder_id;
-    request->message_id = mime::message_id_for(message.reminder_id);
+    std::unique_ptr<Transfer> t = take_transfer();
+    if (!t) {
+        post_result(curl_, std::move(done), SendResult{SendStatus::retry, {}, "out of memory", {}});
+        return;
+    }
+    t->reminder_id = message.reminder_id;
+    t->message_id = mime::message_id_for(message.reminder_id);
 
     mime::MailInput mail;
     mail.from = from_;
@@ -134,45 +184,37 @@ void SmtpEmail::send(const Message& message, SendCallback done) {
     mail.subject = message.subject;
     mail.text = message.text;
     mail.html = message.html;
-    mail.message_id = request->message_id;
+    mail.message_id = t->message_id;
     mail.date = clock_->now();
     mail.language = message.language;
     if (!unsubscribe_url_.empty())
         mail.unsubscribe_url = unsubscribe_for(unsubscribe_url_, message.reminder_id);
-    request->payload = mime::build_message(mail);
+    t->payload = mime::build_message(mail);
+    t->offset = 0;
+    t->recipient.assign("<").append(message.to).append(">");
+    t->recipient_node.data = t->recipient.data();
+    t->recipient_node.next = nullptr;
+    t->done = std::move(done);
 
-    EasyPtr easy{curl_easy_init()};
-    if (!easy || !slist_append(request->recipients, "<" + message.to + ">")) {
-        post_result(curl_, std::move(done), SendResult{SendStatus::retry, {}, "out of memory", {}});
-        return;
-    }
-    CURL* e = easy.get();
-    const std::string mail_from = "<" + from_.address + ">";
-    curl_easy_setopt(e, CURLOPT_URL, url_.c_str());
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    curl_easy_setopt(e, CURLOPT_USE_SSL, use_ssl(starttls_));
-    if (!username_.empty()) {
-        curl_easy_setopt(e, CURLOPT_USERNAME, username_.c_str());
-        curl_easy_setopt(e, CURLOPT_PASSWORD, password_.c_str());
-    }
-    curl_easy_setopt(e, CURLOPT_MAIL_FROM, mail_from.c_str());
-    curl_easy_setopt(e, CURLOPT_MAIL_RCPT, request->recipients.get());
-    curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request->payload.size()));
-    curl_easy_setopt(e, CURLOPT_READFUNCTION, &on_read);
-    curl_easy_setopt(e, CURLOPT_READDATA, request.get());
-    set_transfer_defaults(e, timeout_);
-    request->done = std::move(done);
-    curl_.perform(easy.release(), [request](CURLcode code, CURL* finished) {
-        EasyPtr owned{finished};
+    CURL* e = t->easy.get();
+    curl_easy_setopt(e, CURLOPT_MAIL_RCPT, &t->recipient_node);
+    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(t->payload.size()));
+    (void)t.release();  // owned by the transfer until it completes; found via CURLOPT_PRIVATE
+    curl_.perform(e, [pool = pool_](CURLcode code, CURL* finished) {
+        Transfer* raw = nullptr;
+        curl_easy_getinfo(finished, CURLINFO_PRIVATE, &raw);
+        std::unique_ptr<Transfer> owned{raw};
         long reply = 0;
         curl_easy_getinfo(finished, CURLINFO_RESPONSE_CODE, &reply);
         SendResult result = classify_smtp(code, reply);
-        if (result.status == SendStatus::accepted) result.provider_message_id = request->message_id;
-        log::debug("smtp", "reminder {}: {} ({})", request->reminder_id, to_string(result.status),
+        if (result.status == SendStatus::accepted) result.provider_message_id = owned->message_id;
+        log::debug("smtp", "reminder {}: {} ({})", owned->reminder_id, to_string(result.status),
                    result.reason);
-        owned.reset();
-        request->done(std::move(result));
+        SendCallback callback = std::move(owned->done);
+        owned->done = nullptr;
+        owned->payload.clear();
+        if (pool->idle.size() < kMaxIdleTransfers) pool->idle.push_back(std::move(owned));
+        callback(std::move(result));
     });
 }
 

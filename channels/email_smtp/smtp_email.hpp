@@ -16,6 +16,8 @@
 #include "engine/config/config.hpp"
 
 #include <chrono>
+#include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -26,12 +28,24 @@ public:
     // Throws std::invalid_argument when url is not smtp:// or smtps://, or from has no valid
     // address. `clock` dates the messages (default: the system clock).
     SmtpEmail(const config::ProviderConfig& provider, CurlMulti& curl, ClockPtr clock = nullptr);
+    // Sends still in flight complete normally (their handles are freed then).
+    ~SmtpEmail() override;
+    SmtpEmail(const SmtpEmail&) = delete;
+    SmtpEmail& operator=(const SmtpEmail&) = delete;
 
     std::string_view provider() const override { return name_; }
     ChannelKind kind() const override { return ChannelKind::email; }
     void send(const Message& message, SendCallback done) override;
 
+    // Easy handles kept for reuse, for tests.
+    std::size_t idle_handles_for_test() const;
+
 private:
+    struct Transfer;
+    struct Pool;
+    std::unique_ptr<Transfer> take_transfer();
+    static std::size_t on_read(char* buffer, std::size_t size, std::size_t count, void* userp);
+
     CurlMulti& curl_;
     ClockPtr clock_;
     std::string name_;
@@ -42,6 +56,9 @@ private:
     config::StartTls starttls_;
     std::chrono::milliseconds timeout_;
     std::string unsubscribe_url_;
+    std::string mail_from_;  // "<address>"
+    // Shared with sends in flight, which return their handle to it when they complete.
+    std::shared_ptr<Pool> pool_;
 };
 
 // `smtp_reply` is CURLINFO_RESPONSE_CODE: the last SMTP reply code, 0 when none arrived.

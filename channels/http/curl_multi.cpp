@@ -161,9 +161,10 @@ void CurlMulti::update_watch(curl_socket_t fd, int what) {
     if (what == CURL_POLL_REMOVE) {
         if (it == watches_.end()) return;
         if (it->second->owned) {
-            // Still open (idle in curl's connection cache): stop watching, keep the fd.
+            // Still open (idle in curl's connection cache): keep the fd, and keep any wait
+            // armed so the next transfer on this connection needs no new one (every new
+            // asio wait costs an epoll_ctl). A completion meanwhile is ignored.
             it->second->want = 0;
-            disarm(*it->second);
         } else {
             forget(fd);
         }
@@ -182,8 +183,8 @@ void CurlMulti::update_watch(curl_socket_t fd, int what) {
     } else {
         w = it->second;
     }
+    // A dropped direction keeps its wait; on_ready ignores it.
     const int want = what & CURL_POLL_INOUT;
-    if ((w->want & ~want) != 0) disarm(*w);  // a direction was dropped: cancel both, re-arm
     w->want = want;
     if ((want & CURL_POLL_IN) != 0) arm(w, kRead);
     if ((want & CURL_POLL_OUT) != 0) arm(w, kWrite);
@@ -225,23 +226,61 @@ void CurlMulti::forget(curl_socket_t fd) {
 }
 
 void CurlMulti::on_ready(const WatchPtr& w, int direction, bool error) {
+    const int bit = direction == kRead ? CURL_POLL_IN : CURL_POLL_OUT;
+    if ((w->want & bit) == 0) return;  // curl no longer waits for this; re-armed when it does
     const int events = error ? CURL_CSELECT_ERR
                              : (direction == kRead ? CURL_CSELECT_IN : CURL_CSELECT_OUT);
     drive(w->fd, events);
-    const int bit = direction == kRead ? CURL_POLL_IN : CURL_POLL_OUT;
     if (!w->gone && (w->want & bit) != 0) arm(w, direction);
 }
 
 void CurlMulti::set_timer(long timeout_ms) {
-    ++timer_generation_;
-    timer_.cancel();
-    if (timeout_ms < 0) return;
-    timer_.expires_after(std::chrono::milliseconds{timeout_ms});
+    if (timeout_ms < 0) {
+        deadline_.reset();  // a wait still armed finds nothing due
+        return;
+    }
+    if (timeout_ms == 0) {
+        deadline_.reset();
+        kick();
+        return;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds{timeout_ms};
+    deadline_ = deadline;
+    if (timer_armed_ && timer_expiry_ <= deadline) return;
+    arm_timer(deadline);
+}
+
+void CurlMulti::arm_timer(std::chrono::steady_clock::time_point expiry) {
+    timer_armed_ = true;
+    timer_expiry_ = expiry;
+    const unsigned generation = ++timer_generation_;
+    timer_.expires_at(expiry);  // cancels a wait in progress
     std::weak_ptr<int> alive = alive_;
-    const unsigned generation = timer_generation_;
-    // Never call socket_action from inside curl's callback: it runs from the io loop.
     timer_.async_wait([this, alive, generation](const boost::system::error_code& ec) {
-        if (alive.expired() || ec || generation != timer_generation_) return;
+        if (alive.expired() || generation != timer_generation_) return;
+        timer_armed_ = false;
+        if (!ec) on_timer_expired();
+    });
+}
+
+void CurlMulti::on_timer_expired() {
+    if (!deadline_) return;
+    if (*deadline_ > std::chrono::steady_clock::now()) {
+        arm_timer(*deadline_);
+        return;
+    }
+    deadline_.reset();
+    drive(CURL_SOCKET_TIMEOUT, 0);
+}
+
+// Never call socket_action from inside curl's callback: it runs from the io loop.
+void CurlMulti::kick() {
+    if (kick_pending_) return;
+    kick_pending_ = true;
+    std::weak_ptr<int> alive = alive_;
+    boost::asio::post(io_, [this, alive] {
+        if (alive.expired()) return;
+        kick_pending_ = false;
         drive(CURL_SOCKET_TIMEOUT, 0);
     });
 }
@@ -254,7 +293,10 @@ void CurlMulti::drive(curl_socket_t fd, int events) {
 }
 
 void CurlMulti::complete_finished() {
+    // Collected first: a `done` may start transfers, and info_read must not see them yet.
     std::vector<std::pair<CURL*, CURLcode>> finished;
+    finished.swap(finished_);
+    finished.clear();
     int queued = 0;
     while (CURLMsg* m = curl_multi_info_read(multi_, &queued)) {
         if (m->msg == CURLMSG_DONE) finished.emplace_back(m->easy_handle, m->data.result);
@@ -267,6 +309,8 @@ void CurlMulti::complete_finished() {
         transfers_.erase(it);
         if (done) done(code, easy);
     }
+    finished.clear();
+    if (finished_.capacity() < finished.capacity()) finished_.swap(finished);  // keep the buffer
 }
 
 }  // namespace rappel::channels

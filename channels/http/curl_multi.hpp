@@ -16,18 +16,26 @@
 #include <boost/asio/steady_timer.hpp>
 #include <curl/curl.h>
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace rappel::channels {
 
+// Defaults keep a bounded set of keep-alive connections per provider host: transfers beyond
+// the host limit queue inside curl and go out on a connection as it frees up, instead of each
+// opening its own connection that the cache then has to close again.
 struct CurlMultiOptions {
-    long max_host_connections = 0;   // CURLMOPT_MAX_HOST_CONNECTIONS; 0 = no limit
+    long max_host_connections = 64;  // CURLMOPT_MAX_HOST_CONNECTIONS; 0 = no limit
     long max_total_connections = 0;  // CURLMOPT_MAX_TOTAL_CONNECTIONS; 0 = no limit
-    long max_connects = 0;           // CURLMOPT_MAXCONNECTS (idle cache); 0 = curl's default
+    // CURLMOPT_MAXCONNECTS (idle cache size); 0 = curl's default, which shrinks with the
+    // number of transfers running and so closes idle connections after a burst.
+    long max_connects = 256;
 };
 
 // Called with the transfer's result and the easy handle, which is no longer attached to the
@@ -73,16 +81,27 @@ private:
     void forget(curl_socket_t fd);
     void on_ready(const WatchPtr& w, int direction, bool error);
     void set_timer(long timeout_ms);
+    void arm_timer(std::chrono::steady_clock::time_point expiry);
+    void on_timer_expired();
+    void kick();
     void drive(curl_socket_t fd, int events);
     void complete_finished();
 
     boost::asio::io_context& io_;
     CURLM* multi_ = nullptr;
+    // curl's timeout as a deadline. The asio timer is only re-armed when the deadline moves
+    // earlier than its expiry; when it fires early it re-arms once for the current deadline.
+    // A zero timeout is a posted handler, not a timer.
     boost::asio::steady_timer timer_;
     unsigned timer_generation_ = 0;
+    bool timer_armed_ = false;
+    std::chrono::steady_clock::time_point timer_expiry_{};
+    std::optional<std::chrono::steady_clock::time_point> deadline_;
+    bool kick_pending_ = false;
     std::shared_ptr<int> alive_;  // handlers hold a weak_ptr: expired once we are gone
     std::unordered_map<curl_socket_t, WatchPtr> watches_;
     std::unordered_map<CURL*, CurlDone> transfers_;
+    std::vector<std::pair<CURL*, CURLcode>> finished_;  // complete_finished's reused buffer
     std::size_t open_sockets_ = 0;
     std::size_t sockets_opened_ = 0;
 };

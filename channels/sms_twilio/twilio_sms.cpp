@@ -14,6 +14,7 @@
 #include <memory>
 #include <stdexcept>
 #include <utility>
+#include <vector>
 
 namespace rappel::channels {
 
@@ -21,20 +22,14 @@ namespace {
 
 constexpr std::size_t kMaxResponseBytes = 256 * 1024;
 constexpr std::chrono::seconds kMaxRetryAfter{24 * 3600};
-
-struct Request {
-    std::string reminder_id;
-    std::string form;
-    std::string response;
-    SlistPtr headers;
-    SendCallback done;
-};
+// Idle easy handles kept for reuse; beyond this (after a burst) they are cleaned up.
+constexpr std::size_t kMaxIdleTransfers = 1024;
 
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* userp) {
-    auto* request = static_cast<Request*>(userp);
+    auto* response = static_cast<std::string*>(userp);
     const std::size_t n = size * count;
-    if (request->response.size() + n > kMaxResponseBytes) return 0;  // CURLE_WRITE_ERROR
-    request->response.append(data, n);
+    if (response->size() + n > kMaxResponseBytes) return 0;  // CURLE_WRITE_ERROR
+    response->append(data, n);
     return n;
 }
 
@@ -56,12 +51,94 @@ void post_result(CurlMulti& curl, SendCallback done, SendResult result) {
     });
 }
 
+// The top-level "sid" and "code" of a JSON object, read without building a document: the
+// same answers as parsing into nlohmann::json and looking the keys up (the last duplicate
+// key wins there too), without allocating a node per field of Twilio's ~20-field reply.
+class TopLevelFields final : public nlohmann::json_sax<nlohmann::json> {
+public:
+    bool object = false;
+    std::optional<std::string> sid;  // the last top-level "sid", when it was a string
+    std::optional<long long> code;   // the last top-level "code", when it was an integer
+
+    bool null() override { return value(); }
+    bool boolean(bool /*v*/) override { return value(); }
+    bool number_integer(number_integer_t v) override { return integer(static_cast<long long>(v)); }
+    bool number_unsigned(number_unsigned_t v) override { return integer(static_cast<long long>(v)); }
+    bool number_float(number_float_t /*v*/, const string_t& /*text*/) override { return value(); }
+    bool string(string_t& v) override {
+        value();
+        if (depth_ == 1 && key_ == Key::sid) sid = std::move(v);
+        return true;
+    }
+    bool binary(binary_t& /*v*/) override { return value(); }
+    bool start_object(std::size_t /*size*/) override {
+        if (depth_ == 0) object = true;
+        value();
+        ++depth_;
+        return true;
+    }
+    bool key(string_t& k) override {
+        if (depth_ == 1) key_ = k == "sid" ? Key::sid : (k == "code" ? Key::code : Key::other);
+        return true;
+    }
+    bool end_object() override {
+        --depth_;
+        return true;
+    }
+    bool start_array(std::size_t /*size*/) override {
+        value();
+        ++depth_;
+        return true;
+    }
+    bool end_array() override {
+        --depth_;
+        return true;
+    }
+    bool parse_error(std::size_t /*position*/, const std::string& /*token*/,
+                     const nlohmann::detail::exception& /*ex*/) override {
+        return false;
+    }
+
+private:
+    enum class Key { other, sid, code };
+    // A new value of a top-level key replaces what an earlier duplicate of it said.
+    bool value() {
+        if (depth_ == 1 && key_ == Key::sid) sid.reset();
+        if (depth_ == 1 && key_ == Key::code) code.reset();
+        return true;
+    }
+    bool integer(long long v) {
+        value();
+        if (depth_ == 1 && key_ == Key::code) code = v;
+        return true;
+    }
+    int depth_ = 0;
+    Key key_ = Key::other;
+};
+
 }  // namespace
 
-std::string form_encode(std::string_view value) {
+// One pooled easy handle and the buffers of the send it carries. Options that never change
+// (URL, auth, user agent, callbacks, timeouts) are set once when the handle is made; a send
+// sets only the body and the header list, so a handle carries nothing of its previous message
+// (curl resets its response state, Retry-After included, per transfer).
+struct TwilioSms::Transfer {
+    EasyPtr easy;
+    std::string form;
+    std::string response;
+    std::string token_line;   // "I-Twilio-Idempotency-Token: <reminder id>"
+    curl_slist token_node{};  // heads this send's header list; next = the shared headers
+    std::string reminder_id;
+    SendCallback done;
+};
+
+struct TwilioSms::Pool {
+    SlistPtr shared_headers;  // Accept, Expect: (the tail of every send's header list)
+    std::vector<std::unique_ptr<Transfer>> idle;
+};
+
+void append_form_encoded(std::string& out, std::string_view value) {
     static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(value.size() * 3);
     for (const char c : value) {
         const auto u = static_cast<unsigned char>(c);
         const bool unreserved = (u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') ||
@@ -70,11 +147,16 @@ std::string form_encode(std::string_view value) {
         if (unreserved) {
             out.push_back(c);
         } else {
-            out.push_back('%');
-            out.push_back(hex[u >> 4]);
-            out.push_back(hex[u & 0x0f]);
+            const char escaped[3] = {'%', hex[u >> 4], hex[u & 0x0f]};
+            out.append(escaped, 3);
         }
     }
+}
+
+std::string form_encode(std::string_view value) {
+    std::string out;
+    out.reserve(value.size() * 3);
+    append_form_encoded(out, value);
     return out;
 }
 
@@ -99,17 +181,15 @@ SendResult classify_twilio(CURLcode code, long http_status, std::string_view bod
         r.reason = curl_failure_reason(code);
         return r;
     }
-    const auto json = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
-    const bool object = !json.is_discarded() && json.is_object();
+    TopLevelFields fields;
+    const bool object =
+        nlohmann::json::sax_parse(body.begin(), body.end(), &fields) && fields.object;
     if (http_status >= 200 && http_status < 300) {
-        if (object) {
-            const auto sid = json.find("sid");
-            if (sid != json.end() && sid->is_string() && !sid->get_ref<const std::string&>().empty()) {
-                r.status = SendStatus::accepted;
-                r.provider_message_id = sid->get<std::string>();
-                r.reason = fmt::format("http {}", http_status);
-                return r;
-            }
+        if (object && fields.sid && !fields.sid->empty()) {
+            r.status = SendStatus::accepted;
+            r.provider_message_id = std::move(*fields.sid);
+            r.reason = fmt::format("http {}", http_status);
+            return r;
         }
         r.status = SendStatus::retry;
         r.reason = "garbage";
@@ -123,11 +203,7 @@ SendResult classify_twilio(CURLcode code, long http_status, std::string_view bod
     }
     if (http_status >= 400) {
         r.status = SendStatus::rejected;
-        if (object) {
-            const auto c = json.find("code");
-            if (c != json.end() && c->is_number_integer())
-                r.reason += fmt::format(" code {}", c->get<long long>());
-        }
+        if (object && fields.code) r.reason += fmt::format(" code {}", *fields.code);
         return r;
     }
     // 1xx/3xx: not something this API answers; try again later rather than lose it.
@@ -153,6 +229,39 @@ TwilioSms::TwilioSms(const config::ProviderConfig& provider, CurlMulti& curl)
     std::string base = provider.base_url;
     while (base.ends_with('/')) base.pop_back();
     endpoint_ = base + "/2010-04-01/Accounts/" + form_encode(account_sid_) + "/Messages.json";
+    from_encoded_ = form_encode(from_);
+    pool_ = std::make_shared<Pool>();
+    if (!slist_append(pool_->shared_headers, "Accept: application/json") ||
+        !slist_append(pool_->shared_headers, "Expect:"))
+        throw std::bad_alloc();
+}
+
+TwilioSms::~TwilioSms() = default;
+
+std::size_t TwilioSms::idle_handles_for_test() const { return pool_->idle.size(); }
+
+std::unique_ptr<TwilioSms::Transfer> TwilioSms::take_transfer() {
+    if (!pool_->idle.empty()) {
+        auto t = std::move(pool_->idle.back());
+        pool_->idle.pop_back();
+        return t;
+    }
+    auto t = std::make_unique<Transfer>();
+    t->easy.reset(curl_easy_init());
+    if (!t->easy) return nullptr;
+    CURL* e = t->easy.get();
+    curl_easy_setopt(e, CURLOPT_URL, endpoint_.c_str());
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+    curl_easy_setopt(e, CURLOPT_USERNAME, account_sid_.c_str());
+    curl_easy_setopt(e, CURLOPT_PASSWORD, auth_token_.c_str());
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "rappel/" RAPPEL_VERSION);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &t->response);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
+    set_transfer_defaults(e, timeout_);
+    return t;
 }
 
 void TwilioSms::send(const Message& message, SendCallback done) {
@@ -161,46 +270,47 @@ void TwilioSms::send(const Message& message, SendCallback done) {
                     SendResult{SendStatus::rejected, {}, "missing recipient or reminder id", {}});
         return;
     }
-    auto request = std::make_shared<Request>();
-    request->reminder_id = message.reminder_id;
-    request->form = "To=" + form_encode(message.to) + "&From=" + form_encode(from_) +
-                    "&Body=" + form_encode(message.text);
-    EasyPtr easy{curl_easy_init()};
-    const bool headers_ok =
-        slist_append(request->headers,
-                     "I-Twilio-Idempotency-Token: " + header_safe(message.reminder_id)) &&
-        slist_append(request->headers, "Accept: application/json") &&
-        slist_append(request->headers, "Expect:");
-    if (!easy || !headers_ok) {
+    std::unique_ptr<Transfer> t = take_transfer();
+    if (!t) {
         post_result(curl_, std::move(done), SendResult{SendStatus::retry, {}, "out of memory", {}});
         return;
     }
-    CURL* e = easy.get();
-    curl_easy_setopt(e, CURLOPT_URL, endpoint_.c_str());
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, request->form.data());
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request->form.size()));
-    curl_easy_setopt(e, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
-    curl_easy_setopt(e, CURLOPT_USERNAME, account_sid_.c_str());
-    curl_easy_setopt(e, CURLOPT_PASSWORD, auth_token_.c_str());
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, request->headers.get());
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "rappel/" RAPPEL_VERSION);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, request.get());
-    set_transfer_defaults(e, timeout_);
-    request->done = std::move(done);
-    curl_.perform(easy.release(), [request](CURLcode code, CURL* finished) {
-        EasyPtr owned{finished};
+    t->reminder_id = message.reminder_id;
+    t->form.clear();
+    t->form.reserve(3 * (message.to.size() + message.text.size()) + from_encoded_.size() + 16);
+    t->form.append("To=");
+    append_form_encoded(t->form, message.to);
+    t->form.append("&From=").append(from_encoded_).append("&Body=");
+    append_form_encoded(t->form, message.text);
+    t->response.clear();
+    t->token_line.assign("I-Twilio-Idempotency-Token: ");
+    t->token_line.append(header_safe(message.reminder_id));
+    t->token_node.data = t->token_line.data();
+    t->token_node.next = pool_->shared_headers.get();
+    t->done = std::move(done);
+
+    CURL* e = t->easy.get();
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->form.data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->form.size()));
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, &t->token_node);
+    (void)t.release();  // owned by the transfer until it completes; found via CURLOPT_PRIVATE
+    curl_.perform(e, [pool = pool_](CURLcode code, CURL* finished) {
+        Transfer* raw = nullptr;
+        curl_easy_getinfo(finished, CURLINFO_PRIVATE, &raw);
+        std::unique_ptr<Transfer> owned{raw};
         long status = 0;
         curl_easy_getinfo(finished, CURLINFO_RESPONSE_CODE, &status);
-        SendResult result =
-            classify_twilio(code, status, request->response,
-                            code == CURLE_OK ? retry_after_of(finished) : std::nullopt);
-        log::debug("twilio", "reminder {}: {} ({})", request->reminder_id,
-                   to_string(result.status), result.reason);
-        owned.reset();
-        request->done(std::move(result));
+        // Retry-After only matters where classify_twilio keeps it (408, 429, 5xx).
+        const bool retry_status = status == 408 || status == 429 || status >= 500;
+        SendResult result = classify_twilio(
+            code, status, owned->response,
+            code == CURLE_OK && retry_status ? retry_after_of(finished) : std::nullopt);
+        log::debug("twilio", "reminder {}: {} ({})", owned->reminder_id, to_string(result.status),
+                   result.reason);
+        SendCallback callback = std::move(owned->done);
+        owned->done = nullptr;
+        if (pool->idle.size() < kMaxIdleTransfers) pool->idle.push_back(std::move(owned));
+        callback(std::move(result));
     });
 }
 

@@ -10,6 +10,8 @@
 #include "engine/config/config.hpp"
 
 #include <chrono>
+#include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +23,10 @@ public:
     // Throws std::invalid_argument when base_url (http/https), account_sid, auth_token or
     // from is missing.
     TwilioSms(const config::ProviderConfig& provider, CurlMulti& curl);
+    // Sends still in flight complete normally (their handles are freed then).
+    ~TwilioSms() override;
+    TwilioSms(const TwilioSms&) = delete;
+    TwilioSms& operator=(const TwilioSms&) = delete;
 
     std::string_view provider() const override { return name_; }
     ChannelKind kind() const override { return ChannelKind::sms; }
@@ -28,19 +34,30 @@ public:
 
     const std::string& endpoint() const { return endpoint_; }
 
+    // Easy handles kept for reuse, for tests.
+    std::size_t idle_handles_for_test() const;
+
 private:
+    struct Transfer;
+    struct Pool;
+    std::unique_ptr<Transfer> take_transfer();
+
     CurlMulti& curl_;
     std::string name_;
     std::string endpoint_;
     std::string account_sid_;
     std::string auth_token_;
     std::string from_;
+    std::string from_encoded_;
     std::chrono::milliseconds timeout_;
+    // Shared with sends in flight, which return their handle to it when they complete.
+    std::shared_ptr<Pool> pool_;
 };
 
 // application/x-www-form-urlencoded value: unreserved ASCII kept, every other byte %XX
 // (so UTF-8 passes byte for byte and '+' in E.164 numbers stays a plus).
 std::string form_encode(std::string_view value);
+void append_form_encoded(std::string& out, std::string_view value);
 
 // Retry-After as delta-seconds; nullopt for an HTTP-date or anything unreadable.
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value);

@@ -297,3 +297,42 @@ BOOST_AUTO_TEST_CASE(destructor_aborts_running_transfers_once_and_leaks_no_fd) {
     }
     BOOST_TEST(open_fds() == fds_before);
 }
+
+BOOST_AUTO_TEST_CASE(default_options_keep_a_burst_s_connections_for_the_next_one) {
+    TestServer server;
+    asio::io_context io;
+    CurlMulti multi(io);  // as rappeld builds it
+    const auto limit = static_cast<std::size_t>(CurlMultiOptions{}.max_host_connections);
+    for (int round = 0; round < 3; ++round) {
+        const auto fetches = fetch_all(multi, io, server, 300);
+        for (const auto& f : fetches) BOOST_TEST(f.code == CURLE_OK);
+    }
+    BOOST_TEST(server.requests() == 900U);
+    BOOST_TEST(server.connections() <= limit);
+    BOOST_TEST(multi.sockets_opened() == server.connections());
+}
+
+BOOST_AUTO_TEST_CASE(a_timeout_set_while_a_later_one_is_armed_still_fires) {
+    // A long transfer arms curl's timer first; a short one must still time out on time even
+    // though the timer is only re-armed when the deadline moves earlier.
+    TestServer server;
+    asio::io_context io;
+    CurlMulti multi(io);
+    Fetch slow, quick;
+    multi.perform(make_get(server.url("/hang"), slow, 30000), [&slow](CURLcode code, CURL* easy) {
+        EasyPtr owned{easy};
+        slow.code = code;
+        ++slow.calls;
+    });
+    BOOST_TEST(run_until(io, [&] { return server.requests() == 1U; }));
+    const auto started = std::chrono::steady_clock::now();
+    multi.perform(make_get(server.url("/hang"), quick, 300), [&quick](CURLcode code, CURL* easy) {
+        EasyPtr owned{easy};
+        quick.code = code;
+        ++quick.calls;
+    });
+    BOOST_TEST(run_until(io, [&] { return quick.calls > 0; }, std::chrono::seconds{10}));
+    BOOST_TEST(quick.code == CURLE_OPERATION_TIMEDOUT);
+    BOOST_TEST((std::chrono::steady_clock::now() - started < std::chrono::seconds{5}));
+    BOOST_TEST(slow.calls == 0);
+}

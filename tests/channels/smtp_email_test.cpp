@@ -262,3 +262,30 @@ BOOST_AUTO_TEST_CASE(bad_config_throws_at_construction) {
     p.from = "not an address";
     BOOST_CHECK_THROW(SmtpEmail(p, curl), std::invalid_argument);
 }
+
+BOOST_AUTO_TEST_CASE(a_pooled_handle_carries_nothing_from_its_previous_send) {
+    SmtpSink sink(0, "unknown");
+    Harness h(sink.url());
+    Message rejected = email("r-pool-first");
+    rejected.to = "unknown@example.net";
+    rejected.text = std::string(4000, 'x');  // a longer upload than the next one
+    BOOST_TEST(h.send_one(rejected).status == SendStatus::rejected);
+    BOOST_TEST(h.channel.idle_handles_for_test() == 1U);
+
+    Message second = email("r-pool-second", "Second");
+    second.to = "second@example.net";
+    second.text = "short";
+    second.html.clear();
+    const SendResult r = h.send_one(second);
+    BOOST_TEST(r.status == SendStatus::accepted, r.reason);
+    BOOST_TEST(r.provider_message_id == "<r-pool-second@rappel>");
+    BOOST_TEST(h.channel.idle_handles_for_test() == 1U);  // the same handle, reused
+    BOOST_TEST_REQUIRE(rappel::testkit::wait_until([&] { return sink.records().size() == 1; },
+                                                   std::chrono::seconds{10}));
+    const auto rec = nlohmann::json::parse(sink.records().at(0));
+    BOOST_TEST(rec["rcpt_tos"] == nlohmann::json::array({"second@example.net"}));
+    BOOST_TEST(rec["subject"] == "Second");
+    const auto eml = sink.messages().at(0);
+    BOOST_TEST(eml.find("Message-ID: <r-pool-second@rappel>") != std::string::npos);
+    BOOST_TEST(eml.find("xxxx") == std::string::npos);
+}

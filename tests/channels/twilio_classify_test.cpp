@@ -56,3 +56,25 @@ BOOST_AUTO_TEST_CASE(classification) {
     BOOST_TEST((r.status == SendStatus::retry));
     BOOST_TEST(r.reason == "recv");
 }
+
+BOOST_AUTO_TEST_CASE(only_top_level_fields_count_and_the_last_duplicate_wins) {
+    for (const std::string body : {R"({"sid":"SMa","sid":null})", R"({"x":{"sid":"SMnested"}})",
+                                   R"({"sid":["SMa"]})", R"({"sid":{"sid":"SMa"}})",
+                                   R"({"sid":"SMa"} trailing)", R"({"sid":"SMa")"}) {
+        const auto r = classify_twilio(CURLE_OK, 201, body, std::nullopt);
+        BOOST_TEST((r.status == SendStatus::retry), body);
+        BOOST_TEST(r.reason == "garbage", body);
+    }
+    auto r = classify_twilio(CURLE_OK, 201, R"({"sid":null,"x":{"sid":1},"sid":"SMlast"})", std::nullopt);
+    BOOST_TEST((r.status == SendStatus::accepted));
+    BOOST_TEST(r.provider_message_id == "SMlast");
+
+    for (const std::string body : {R"({"code":21211.5})", R"({"code":"21211"})", R"({"e":{"code":21211}})",
+                                   R"({"code":21211,"code":null})", R"([{"code":21211}])"}) {
+        r = classify_twilio(CURLE_OK, 400, body, std::nullopt);
+        BOOST_TEST((r.status == SendStatus::rejected), body);
+        BOOST_TEST(r.reason == "http 400", body);
+    }
+    r = classify_twilio(CURLE_OK, 400, R"({"code":null,"more":[1,{"code":2}],"code":21614})", std::nullopt);
+    BOOST_TEST(r.reason == "http 400 code 21614");
+}

@@ -6,8 +6,11 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace asio = boost::asio;
 using rappel::ChannelKind;
@@ -257,4 +260,82 @@ BOOST_AUTO_TEST_CASE(bad_config_throws_at_construction) {
     BOOST_TEST(TwilioSms(p, curl).endpoint() ==
                std::string("http://127.0.0.1:1/2010-04-01/Accounts/") + rappel::sim::kDefaultAccountSid +
                    "/Messages.json");
+}
+
+BOOST_AUTO_TEST_CASE(five_hundred_sends_in_a_window_reuse_a_handful_of_connections) {
+    Harness h;
+    constexpr int kCount = 500;
+    constexpr int kWindow = 8;
+    int next = 0, done = 0, accepted = 0;
+    std::function<void()> launch = [&] {
+        while (next < kCount && next - done < kWindow) {
+            const int i = next++;
+            h.channel->send(sms("r-reuse-" + std::to_string(i), "+1514556" + std::to_string(1000 + i)),
+                            [&](SendResult r) {
+                                ++done;
+                                accepted += r.status == SendStatus::accepted ? 1 : 0;
+                                launch();
+                            });
+        }
+    };
+    launch();
+    BOOST_TEST_REQUIRE(run_until(h.io, [&] { return done == kCount; }, std::chrono::seconds{60}));
+    BOOST_TEST(accepted == kCount);
+    BOOST_TEST(h.curl.sockets_opened() <= static_cast<std::size_t>(kWindow));
+    // Each handle came back to the pool; no more were made than were ever in flight.
+    BOOST_TEST(h.channel->idle_handles_for_test() <= static_cast<std::size_t>(kWindow));
+    BOOST_TEST(h.channel->idle_handles_for_test() >= 1U);
+}
+
+BOOST_AUTO_TEST_CASE(a_burst_beyond_the_host_limit_queues_on_cached_connections) {
+    Harness h;  // CurlMulti with its default options, as rappeld builds it
+    constexpr int kCount = 500;
+    std::vector<std::optional<SendResult>> results(kCount);
+    const auto all_done = [&] {
+        return std::all_of(results.begin(), results.end(), [](const auto& r) { return r.has_value(); });
+    };
+    for (int round = 0; round < 2; ++round) {
+        for (auto& r : results) r.reset();
+        for (int i = 0; i < kCount; ++i) {
+            h.channel->send(sms("r-burst-" + std::to_string(round) + "-" + std::to_string(i)),
+                            [&results, i](SendResult r) { results[static_cast<std::size_t>(i)] = std::move(r); });
+        }
+        BOOST_TEST_REQUIRE(run_until(h.io, all_done, std::chrono::seconds{60}));
+        for (const auto& r : results) BOOST_TEST(r->status == SendStatus::accepted, r->reason);
+    }
+    const auto limit = static_cast<std::size_t>(rappel::channels::CurlMultiOptions{}.max_host_connections);
+    // The second burst found the first one's connections in the cache.
+    BOOST_TEST(h.curl.sockets_opened() <= limit);
+    BOOST_TEST(h.curl.open_sockets_for_test() <= limit);
+}
+
+BOOST_AUTO_TEST_CASE(a_pooled_handle_carries_nothing_from_its_previous_send) {
+    Harness h;
+    Fault f;
+    f.status = 429;
+    f.retry_after_seconds = 42;
+    h.sim.add_fault(f);
+    Message first = sms("r-first-with-a-much-longer-reminder-id", "+15145550111");
+    first.text = std::string(300, 'x') + " long first body";
+    const SendResult r1 = h.send_one(first);
+    BOOST_TEST(r1.status == SendStatus::retry);
+    BOOST_TEST_REQUIRE(r1.retry_after.has_value());
+    BOOST_TEST(h.channel->idle_handles_for_test() == 1U);
+
+    Message second = sms("r-2", "+15145550222");
+    second.text = "short";
+    const SendResult r2 = h.send_one(second);
+    BOOST_TEST(r2.status == SendStatus::accepted, r2.reason);
+    BOOST_TEST(!r2.retry_after.has_value());
+    BOOST_TEST(h.channel->idle_handles_for_test() == 1U);  // the same handle, reused
+
+    const auto requests = h.sim.requests();
+    BOOST_TEST_REQUIRE(requests.size() == 2U);
+    BOOST_TEST(requests[1].to == "+15145550222");
+    BOOST_TEST(requests[1].body == "short");
+    BOOST_TEST(requests[1].idempotency_key == "r-2");
+    BOOST_TEST(requests[1].from == "+15145550000");
+    BOOST_TEST(requests[1].account_sid == rappel::sim::kDefaultAccountSid);
+    BOOST_TEST(requests[1].status == 201);
+    BOOST_TEST(h.curl.sockets_opened() == 1U);
 }
