@@ -55,10 +55,8 @@ std::size_t boundary_at_or_before(std::string_view s, std::size_t i) noexcept {
 
 }  // namespace utf8
 
-std::string percent_encode(std::string_view bytes) {
-    static constexpr std::string_view hex = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(bytes.size() * 3);
+void append_percent_encoded(std::string& out, std::string_view bytes) {
+    static constexpr char hex[] = "0123456789ABCDEF";
     for (const char c : bytes) {
         const auto u = static_cast<unsigned char>(c);
         const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
@@ -66,11 +64,16 @@ std::string percent_encode(std::string_view bytes) {
         if (unreserved) {
             out.push_back(c);
         } else {
-            out.push_back('%');
-            out.push_back(hex[u >> 4U]);
-            out.push_back(hex[u & 0x0FU]);
+            const char escaped[3] = {'%', hex[u >> 4U], hex[u & 0x0FU]};
+            out.append(escaped, 3);
         }
     }
+}
+
+std::string percent_encode(std::string_view bytes) {
+    std::string out;
+    out.reserve(bytes.size() * 3);
+    append_percent_encoded(out, bytes);
     return out;
 }
 

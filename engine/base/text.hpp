@@ -55,6 +55,8 @@ std::size_t boundary_at_or_before(std::string_view s, std::size_t i) noexcept;
 // %XX in upper case. Safe for a URL path segment, a query value and an
 // application/x-www-form-urlencoded value alike (a space is "%20", which forms accept).
 std::string percent_encode(std::string_view bytes);
+// The same, appended to `out` (for building a form body in place).
+void append_percent_encoded(std::string& out, std::string_view bytes);
 
 // Standard base64 alphabet (RFC 4648 section 4) with '=' padding, no line breaks.
 std::string base64_encode(std::string_view bytes);

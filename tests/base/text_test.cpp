@@ -114,6 +114,9 @@ BOOST_AUTO_TEST_CASE(multibyte_and_binary_bytes_are_escaped_one_by_one_in_upper_
     BOOST_TEST(percent_encode("\xC3\xA9\xE2\x82\xAC") == "%C3%A9%E2%82%AC");
     BOOST_TEST(percent_encode(std::string_view("\0\x7F\xFF", 3)) == "%00%7F%FF");
     BOOST_TEST(percent_encode("").empty());
+    std::string body = "To=";
+    append_percent_encoded(body, "+1 514");
+    BOOST_TEST(body == "To=%2B1%20514");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
