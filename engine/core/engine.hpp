@@ -7,6 +7,7 @@
 #include "engine/base/clock.hpp"
 #include "engine/base/random.hpp"
 #include "engine/config/config.hpp"
+#include "engine/core/stats.hpp"
 #include "templates/template_set.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -17,18 +18,6 @@
 #include <string>
 
 namespace rappel::core {
-
-struct EngineStats {
-    std::uint64_t events_consumed = 0;
-    std::uint64_t events_invalid = 0;
-    std::uint64_t events_applied = 0;
-    std::uint64_t reminders_claimed = 0;
-    std::uint64_t sends_accepted = 0;
-    std::uint64_t sends_retried = 0;
-    std::uint64_t sends_rejected = 0;
-    std::uint64_t outcomes_relayed = 0;
-    std::uint64_t partitions_owned = 0;
-};
 
 struct EngineDeps {
     boost::asio::io_context& io;

@@ -249,6 +249,16 @@ void Consumer::Impl::handle_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_pa
             } else if (auto r = rd_kafka_assign(rk, parts); r != RD_KAFKA_RESP_ERR_NO_ERROR) {
                 report(std::string("assign: ") + rd_kafka_err2str(r));
             }
+            // Paused right after the assignment, before this callback returns, so nothing is
+            // fetched before the owner resumes them.
+            std::vector<TopicPartitionOffset> paused;
+            for (const auto& p : parts_vec)
+                if (p.start_paused) paused.push_back(p);
+            if (!paused.empty()) {
+                detail::ListPtr list(detail::to_list(paused));
+                if (auto r = rd_kafka_pause_partitions(rk, list.get()); r != RD_KAFKA_RESP_ERR_NO_ERROR)
+                    report(std::string("pause on assign: ") + rd_kafka_err2str(r));
+            }
         } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
             if (rd_kafka_assignment_lost(rk)) report("partitions lost (session expired?)");
             if (handlers.on_revoke) handlers.on_revoke(detail::to_vector(parts));
@@ -401,6 +411,21 @@ void Consumer::resume(const std::vector<TopicPartitionOffset>& parts) {
     detail::ListPtr list(detail::to_list(parts));
     if (auto err = rd_kafka_resume_partitions(impl_->rk, list.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         impl_->report(std::string("resume: ") + rd_kafka_err2str(err));
+    }
+}
+
+void Consumer::seek(const std::vector<TopicPartitionOffset>& parts) {
+    if (impl_->closed || parts.empty()) return;
+    detail::ListPtr list(detail::to_list(parts));
+    if (rd_kafka_error_t* e = rd_kafka_seek_partitions(impl_->rk, list.get(), 0)) {
+        impl_->report(std::string("seek: ") + rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        return;
+    }
+    for (int i = 0; i < list->cnt; ++i) {
+        const auto& e = list->elems[i];
+        if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR)
+            impl_->report(fmt::format("seek {}[{}]: {}", e.topic, e.partition, rd_kafka_err2str(e.err)));
     }
 }
 

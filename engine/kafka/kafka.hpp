@@ -34,7 +34,12 @@ struct TopicPartitionOffset {
     std::string topic;
     std::int32_t partition = 0;
     std::int64_t offset = -1001;  // RD_KAFKA_OFFSET_INVALID: use the committed offset
+    // on_assign only: assign the partition paused (nothing is fetched until resume()), e.g.
+    // while the owner looks up where to start, then seek() and resume().
+    bool start_paused = false;
 };
+
+inline constexpr std::int64_t kOffsetBeginning = -2;  // RD_KAFKA_OFFSET_BEGINNING
 
 class Consumer {
 public:
@@ -65,6 +70,9 @@ public:
     // Stops fetching for these partitions / resumes (backpressure).
     void pause(const std::vector<TopicPartitionOffset>& parts);
     void resume(const std::vector<TopicPartitionOffset>& parts);
+    // Moves the fetch position of assigned partitions (offset, or kOffsetBeginning);
+    // asynchronous, messages fetched from the old position are dropped.
+    void seek(const std::vector<TopicPartitionOffset>& parts);
     // Leaves the group (on_revoke is called for everything assigned); blocking, bounded.
     void close();
 
@@ -80,6 +88,9 @@ public:
         std::string error;  // when !ok
         std::int32_t partition = -1;
         std::int64_t offset = -1;
+        int code = 0;  // rd_kafka_resp_err_t when !ok
+        // When !ok: whether trying again may work.
+        enum class Failure { none, retriable, too_large, permanent } failure = Failure::none;
     };
     using DeliveryCallback = std::function<void(const DeliveryReport&)>;
 

@@ -20,6 +20,25 @@ void* mem_ptr(std::string_view s) {
     return s.empty() ? g_empty : const_cast<char*>(s.data());
 }
 
+Producer::DeliveryReport::Failure classify(rd_kafka_resp_err_t err) {
+    using F = Producer::DeliveryReport::Failure;
+    switch (err) {
+    case RD_KAFKA_RESP_ERR_NO_ERROR: return F::none;
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE: return F::too_large;
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+    case RD_KAFKA_RESP_ERR__FATAL: return F::permanent;
+    default: return F::retriable;
+    }
+}
+
 void deliver(const Producer::DeliveryCallback& cb, const Producer::DeliveryReport& report) {
     if (!cb) return;
     try {
@@ -112,7 +131,11 @@ void Producer::Impl::dr_cb(rd_kafka_t*, const rd_kafka_message_t* m, void* opaqu
     if (self->destroying || !cb) return;
     DeliveryReport report;
     report.ok = m->err == RD_KAFKA_RESP_ERR_NO_ERROR;
-    if (!report.ok) report.error = rd_kafka_err2str(m->err);
+    if (!report.ok) {
+        report.error = rd_kafka_err2str(m->err);
+        report.code = static_cast<int>(m->err);
+        report.failure = classify(m->err);
+    }
     report.partition = m->partition;
     report.offset = m->offset;
     deliver(*cb, report);
@@ -181,10 +204,12 @@ bool Producer::produce(const std::string& topic, std::int32_t partition, std::op
     // report it like a failed delivery, on the loop rather than re-entrantly.
     std::shared_ptr<DeliveryCallback> shared(std::move(owned));
     std::weak_ptr<char> w = impl_->alive;
-    boost::asio::post(impl_->io, [w, shared, what = std::move(what)] {
+    boost::asio::post(impl_->io, [w, shared, code, what = std::move(what)] {
         if (w.expired()) return;
         DeliveryReport report;
         report.error = what;
+        report.code = static_cast<int>(code);
+        report.failure = classify(code);
         deliver(*shared, report);
     });
     return true;

@@ -1,0 +1,51 @@
+#pragma once
+// The core's ports over engine/kafka: the events topic as an EventSource (partitions
+// assigned paused) and one idempotent producer for outcomes and dead letters.
+#include "engine/config/config.hpp"
+#include "engine/core/ports.hpp"
+#include "engine/kafka/kafka.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <memory>
+
+namespace rappel::core {
+
+class KafkaEventSource final : public EventSource {
+public:
+    // Throws on invalid Kafka settings (in start(), where the consumer is built).
+    KafkaEventSource(boost::asio::io_context& io, const config::Config& cfg);
+    ~KafkaEventSource() override;
+    void start(Handlers handlers) override;
+    void pause(std::int32_t partition) override;
+    void resume(std::int32_t partition) override;
+    void seek(std::int32_t partition, std::int64_t offset) override;
+    void commit(std::int32_t partition, std::int64_t next_offset) override;
+    void close() override;
+
+private:
+    boost::asio::io_context& io_;
+    const config::Config& cfg_;
+    std::unique_ptr<kafka::Consumer> consumer_;
+};
+
+class KafkaProducer final : public Producer {
+public:
+    // Throws on invalid Kafka settings.
+    KafkaProducer(boost::asio::io_context& io, const config::Config& cfg);
+    ~KafkaProducer() override;
+    void produce(const std::string& topic, std::optional<std::string_view> key,
+                 std::optional<std::string_view> value, const kafka::Headers& headers, Done done) override;
+    void flush(std::chrono::milliseconds timeout) override;
+
+private:
+    boost::asio::io_context& io_;
+    std::unique_ptr<kafka::Producer> producer_;
+    std::shared_ptr<char> alive_ = std::make_shared<char>();
+};
+
+// librdkafka properties of each client: bootstrap.servers, then cfg.kafka.properties.
+kafka::Properties consumer_properties(const config::Config& cfg);
+kafka::Properties producer_properties(const config::Config& cfg);
+
+}  // namespace rappel::core

@@ -1,0 +1,96 @@
+#include "engine/core/relay.hpp"
+
+#include "engine/base/log.hpp"
+#include "engine/core/lifecycle.hpp"
+
+namespace rappel::core {
+namespace {
+constexpr std::string_view kLog = "engine";
+}
+
+void Relay::relay_all() {
+    for (auto& [p, part] : ctx_.parts.all())
+        if (part.owned || ctx_.stopping) relay(p);
+}
+
+bool Relay::idle() const {
+    for (const auto& [p, part] : ctx_.parts.all())
+        if (part.relaying) return false;
+    return true;
+}
+
+void Relay::relay(std::int32_t p) {
+    auto& part = ctx_.parts.at(p);
+    if (part.relaying || part.relay_waiting) {
+        part.relay_again = true;
+        return;
+    }
+    part.relaying = true;
+    part.relay_again = false;
+    ctx_.deps.store.read_outbox(
+        p, ctx_.opts.outbox_batch, ctx_.guard([this, p](Result<std::vector<scheduler::OutboxEntry>> r) {
+            if (!r) return failed(p, "reading the outbox", r.error().message);
+            if (r.value().empty()) return done(p, false);
+            publish(p, std::make_shared<std::vector<scheduler::OutboxEntry>>(std::move(r.value())));
+        }));
+}
+
+void Relay::publish(std::int32_t p, std::shared_ptr<std::vector<scheduler::OutboxEntry>> entries) {
+    struct State {
+        std::size_t remaining = 0;
+        std::size_t outcomes = 0;
+        std::optional<std::string> error;
+    };
+    auto st = std::make_shared<State>();
+    for (const auto& e : *entries) st->remaining += e.outcomes.size();
+    st->outcomes = st->remaining;
+    auto all_acked = [this, p, entries, st] {
+        if (st->error) return failed(p, "publishing outcomes", *st->error);
+        ctx_.stats.outcomes_relayed += st->outcomes;
+        std::vector<std::string> ids;
+        ids.reserve(entries->size());
+        for (const auto& x : *entries) ids.push_back(x.id);
+        const bool full = entries->size() >= static_cast<std::size_t>(ctx_.opts.outbox_batch);
+        ctx_.deps.store.delete_outbox(p, std::move(ids), ctx_.guard([this, p, full](Result<void> d) {
+            if (!d) return failed(p, "deleting relayed outbox entries", d.error().message);
+            done(p, full);
+        }));
+    };
+    if (st->remaining == 0) return all_acked();
+    for (const auto& e : *entries) {
+        for (const auto& o : e.outcomes) {
+            ctx_.deps.producer.produce(ctx_.cfg.kafka.outcomes_topic, std::string_view(o.key),
+                                       std::string_view(o.value), {},
+                                       ctx_.guard([st, all_acked](const Delivery& d) {
+                                           if (d.status != DeliveryStatus::ok && !st->error) st->error = d.error;
+                                           if (--st->remaining == 0) all_acked();
+                                       }));
+        }
+    }
+}
+
+void Relay::failed(std::int32_t p, std::string_view what, std::string_view error) {
+    auto& part = ctx_.parts.at(p);
+    part.relaying = false;
+    if (++part.relay_failures == 1) log::error(kLog, "partition {}: {} failed ({}); retrying", p, what, error);
+    part.relay_waiting = true;
+    const auto delay = ctx_.stopping ? ctx_.store_delay(1) : ctx_.store_delay(part.relay_failures);
+    ctx_.after(delay, [this, p] {
+        auto& again = ctx_.parts.at(p);
+        again.relay_waiting = false;
+        if (again.owned || ctx_.stopping) relay(p);
+        ctx_.lifecycle->maybe_finish();
+    });
+    ctx_.lifecycle->maybe_finish();
+}
+
+void Relay::done(std::int32_t p, bool more) {
+    auto& part = ctx_.parts.at(p);
+    part.relaying = false;
+    if (part.relay_failures > 0) log::info(kLog, "partition {}: relaying outcomes works again", p);
+    part.relay_failures = 0;
+    if ((more || part.relay_again) && (part.owned || ctx_.stopping)) relay(p);
+    ctx_.lifecycle->maybe_finish();
+}
+
+}  // namespace rappel::core
