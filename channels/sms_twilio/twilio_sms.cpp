@@ -2,6 +2,7 @@
 
 #include "channels/http/curl_util.hpp"
 #include "engine/base/log.hpp"
+#include "engine/base/text.hpp"
 
 #include <boost/asio/post.hpp>
 #include <curl/header.h>
@@ -137,28 +138,9 @@ struct TwilioSms::Pool {
     std::vector<std::unique_ptr<Transfer>> idle;
 };
 
-void append_form_encoded(std::string& out, std::string_view value) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    for (const char c : value) {
-        const auto u = static_cast<unsigned char>(c);
-        const bool unreserved = (u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') ||
-                                (u >= '0' && u <= '9') || c == '-' || c == '.' || c == '_' ||
-                                c == '~';
-        if (unreserved) {
-            out.push_back(c);
-        } else {
-            const char escaped[3] = {'%', hex[u >> 4], hex[u & 0x0f]};
-            out.append(escaped, 3);
-        }
-    }
-}
+void append_form_encoded(std::string& out, std::string_view value) { append_percent_encoded(out, value); }
 
-std::string form_encode(std::string_view value) {
-    std::string out;
-    out.reserve(value.size() * 3);
-    append_form_encoded(out, value);
-    return out;
-}
+std::string form_encode(std::string_view value) { return percent_encode(value); }
 
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value) {
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
