@@ -162,14 +162,30 @@ void mark_done(LicenceRecord& rec, std::string_view rid, DoneStatus s, TimePoint
     if (!is_done(rec, b)) rec.done.push_back(Done{b, s, day_of(now)});
 }
 
-void emit(std::vector<Outcome>& out, const LicenceRecord& rec, const OutcomeFields& f) {
-    out.push_back(Outcome{outcome_key(rec.program, rec.licence_id), outcome_json(f)});
+PendingOutcome pending(std::string key, const OutcomeFields& f) {
+    PendingOutcome o;
+    o.key = std::move(key);
+    o.event_id = f.event_id;
+    o.reminder_id = f.reminder_id;
+    o.stage = f.stage;
+    o.status = f.status;
+    o.channel = f.channel;
+    o.provider = f.provider;
+    o.provider_message_id = f.provider_message_id;
+    o.reason = f.reason;
+    o.attempt = f.attempt;
+    if (f.scheduled_for) o.scheduled_for = to_unix_ms(*f.scheduled_for);
+    return o;
+}
+
+void emit(std::vector<PendingOutcome>& out, const LicenceRecord& rec, const OutcomeFields& f) {
+    out.push_back(pending(outcome_key(rec.program, rec.licence_id), f));
 }
 
 // An entry reached a terminal outcome (or was cancelled): the outcome, and the done marker
 // for terminal statuses that must never be repeated.
 void end_entry(LicenceRecord& rec, std::size_t index, std::string_view status, std::string_view reason,
-               std::optional<DoneStatus> done, const DecisionContext& ctx, std::vector<Outcome>& out,
+               std::optional<DoneStatus> done, const DecisionContext& ctx, std::vector<PendingOutcome>& out,
                std::string_view provider = {}, std::string_view pmid = {}) {
     const Entry& e = rec.entries[index];
     const EntryView v = view_of(rec, e);
@@ -372,19 +388,18 @@ std::string outcome_json(const OutcomeFields& f) {
     return o;
 }
 
-Outcome invalid_outcome(const IngestItem& item, const DecisionContext& ctx) {
+PendingOutcome invalid_outcome(const IngestItem& item) {
     const EventError& e = *item.invalid;
     const std::string reason = e.detail.empty() ? e.reason : e.reason + ": " + e.detail;
     OutcomeFields f;
     f.event_id = e.event_id;
     f.status = "invalid";
     f.reason = reason;
-    f.at = ctx.now_text;
-    return Outcome{item.key, outcome_json(f)};
+    return pending(item.key, f);
 }
 
 ApplyCounts apply_event(LicenceRecord& rec, const IngestItem& item, const DecisionContext& ctx,
-                        std::vector<Outcome>& out) {
+                        std::vector<PendingOutcome>& out) {
     const RenewalEvent& ev = item.event;
     ApplyCounts counts;
     const auto version = static_cast<std::uint64_t>(ev.version);
@@ -398,7 +413,7 @@ ApplyCounts apply_event(LicenceRecord& rec, const IngestItem& item, const Decisi
         f.status = "stale";
         f.reason = reason;
         f.at = ctx.now_text;
-        out.push_back(Outcome{item.key, outcome_json(f)});
+        out.push_back(pending(item.key, f));
         return counts;
     }
     if (!rec.exists()) {
@@ -449,12 +464,12 @@ ApplyCounts apply_event(LicenceRecord& rec, const IngestItem& item, const Decisi
             if (r.disposition == Disposition::expired) {
                 f.status = "expired";
                 mark_done(rec, r.reminder_id, DoneStatus::expired, ctx.now);
-                out.push_back(Outcome{item.key, outcome_json(f)});
+                out.push_back(pending(item.key, f));
                 continue;
             }
             if (r.disposition == Disposition::suppressed) {
                 f.status = "suppressed";
-                out.push_back(Outcome{item.key, outcome_json(f)});
+                out.push_back(pending(item.key, f));
                 continue;
             }
             live = true;
@@ -474,7 +489,7 @@ ApplyCounts apply_event(LicenceRecord& rec, const IngestItem& item, const Decisi
             rec.entries.push_back(std::move(e));
             f.status = "scheduled";
             f.scheduled_for = r.fire_at;
-            out.push_back(Outcome{item.key, outcome_json(f)});
+            out.push_back(pending(item.key, f));
             ++counts.scheduled;
         }
         if (live) {
@@ -494,7 +509,7 @@ ApplyCounts apply_event(LicenceRecord& rec, const IngestItem& item, const Decisi
 
 int claim_entries(LicenceRecord& rec, std::string_view licence_hash, const DecisionContext& ctx,
                   Millis lease, ClaimToken token, const std::function<bool(const ReminderRef&)>& skip,
-                  int budget, std::vector<ClaimedReminder>& items, std::vector<Outcome>& out, bool& cut) {
+                  int budget, std::vector<ClaimedReminder>& items, std::vector<PendingOutcome>& out, bool& cut) {
     const std::int64_t now = to_unix_ms(ctx.now);
     int claimed = 0;
     for (std::size_t i = 0; i < rec.entries.size();) {
@@ -550,7 +565,7 @@ int claim_entries(LicenceRecord& rec, std::string_view licence_hash, const Decis
 }
 
 RecordStatus record_attempt(LicenceRecord& rec, const AttemptRecord& a, const DecisionContext& ctx,
-                            std::vector<Outcome>& out) {
+                            std::vector<PendingOutcome>& out) {
     auto it = std::find_if(rec.entries.begin(), rec.entries.end(), [&](const Entry& e) {
         return e.claimed && e.token == a.token && e.stage == a.ref.stage && e.channel == a.ref.channel;
     });
@@ -602,6 +617,116 @@ bool release_entry(LicenceRecord& rec, const ReminderRef& ref, ClaimToken token,
         return true;
     }
     return false;
+}
+
+}  // namespace rappel::scheduler
+
+namespace rappel::scheduler {
+namespace {
+
+constexpr std::string_view kStatuses[] = {"scheduled", "sent",      "failed",  "cancelled", "suppressed",
+                                          "expired",   "stale",     "invalid", "delivered", "undelivered"};
+constexpr std::string_view kChannels[] = {"", "sms", "email", "voice"};
+constexpr std::uint8_t kSameKey = 1, kSameEvent = 2, kHasRid = 4, kScheduledFor = 8;
+
+template <std::size_t N>
+std::uint8_t index_of(const std::string_view (&table)[N], std::string_view v) {
+    for (std::size_t i = 0; i < N; ++i)
+        if (table[i] == v) return static_cast<std::uint8_t>(i);
+    return 0xff;
+}
+
+}  // namespace
+
+std::string encode_outbox(const std::vector<PendingOutcome>& outcomes, TimePoint at) {
+    std::string out;
+    out.reserve(16 + 48 * outcomes.size());
+    Writer w(out);
+    w.svarint(to_unix_ms(at));
+    const PendingOutcome* prev = nullptr;
+    for (const auto& o : outcomes) {
+        std::uint8_t flags = 0;
+        if (prev && prev->key == o.key) flags |= kSameKey;
+        if (prev && prev->event_id == o.event_id) flags |= kSameEvent;
+        if (!o.reminder_id.empty()) flags |= kHasRid;
+        if (o.scheduled_for >= 0) flags |= kScheduledFor;
+        w.u8(flags);
+        if (!(flags & kSameKey)) w.str(o.key);
+        if (!(flags & kSameEvent)) w.str(o.event_id);
+        const std::uint8_t status = index_of(kStatuses, o.status);
+        w.u8(status);
+        if (status == 0xff) w.str(o.status);
+        w.u8(index_of(kChannels, o.channel));
+        w.str(o.stage);
+        if (flags & kHasRid) {
+            const auto rid = rid_bytes(o.reminder_id);
+            w.bytes(rid.data(), rid.size());
+        }
+        w.varint(static_cast<std::uint64_t>(o.attempt));
+        w.str(o.provider);
+        w.str(o.provider_message_id);
+        w.str(o.reason);
+        if (flags & kScheduledFor) w.svarint(o.scheduled_for - to_unix_ms(at));
+        prev = &o;
+    }
+    return out;
+}
+
+Result<std::vector<Outcome>> render_outbox(std::string_view entry) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    Reader in(entry);
+    const TimePoint at = from_unix_ms(in.svarint());
+    const std::string at_text = format_rfc3339(at);
+    std::vector<Outcome> out;
+    std::string key, event_id;
+    while (in.ok() && !in.at_end()) {
+        const std::uint8_t flags = in.u8();
+        if (!(flags & kSameKey)) key = in.str();
+        if (!(flags & kSameEvent)) event_id = in.str();
+        const std::uint8_t status_index = in.u8();
+        const std::string other_status = status_index == 0xff ? in.str() : std::string();
+        const std::uint8_t channel = in.u8();
+        const std::string stage = in.str();
+        std::string rid;
+        if (flags & kHasRid) {
+            std::array<std::uint8_t, 12> b{};
+            in.bytes(b.data(), b.size());
+            rid.reserve(25);
+            rid.push_back('r');
+            for (auto x : b) rid.append({kHex[x >> 4], kHex[x & 0xf]});
+        }
+        OutcomeFields f;
+        f.attempt = static_cast<int>(in.varint());
+        const std::string provider = in.str(), pmid = in.str(), reason = in.str();
+        if (flags & kScheduledFor) f.scheduled_for = at + Millis{in.svarint()};
+        if (!in.ok() || channel >= std::size(kChannels) ||
+            (status_index != 0xff && status_index >= std::size(kStatuses)))
+            return Error{"corrupt-outbox", "outbox entry cannot be decoded"};
+        f.status = status_index == 0xff ? std::string_view(other_status) : kStatuses[status_index];
+        // The key is "<program>/<licence_id>" (programs have no '/'), except for an invalid
+        // event, whose key is whatever the producer sent.
+        std::string_view program, licence;
+        if (f.status != "invalid") {
+            const auto slash = key.find('/');
+            if (slash != std::string::npos) {
+                program = std::string_view(key).substr(0, slash);
+                licence = std::string_view(key).substr(slash + 1);
+            }
+        }
+        f.event_id = event_id;
+        f.reminder_id = rid;
+        f.program = program;
+        f.licence_id = licence;
+        f.stage = stage;
+        f.channel = kChannels[channel];
+        f.provider = provider;
+        f.provider_message_id = pmid;
+        f.reason = reason;
+        f.at = at_text;
+        out.push_back(Outcome{key, outcome_json(f)});
+    }
+    if (!in.ok()) return Error{"corrupt-outbox", "outbox entry is truncated"};
+    return out;
 }
 
 }  // namespace rappel::scheduler

@@ -78,7 +78,19 @@ struct DecisionContext {
     Millis retention{};
 };
 
-// Outcomes are notification-outcome/1 JSON, built here once.
+// An outcome as the outbox keeps it: compact (the outbox is written to the AOF and held in
+// memory until relayed), rendered as notification-outcome/1 JSON when read for the relay.
+struct PendingOutcome {
+    std::string key;  // "<program>/<licence_id>", or the Kafka key of an invalid event
+    std::string event_id, reminder_id, stage, status, channel, provider, provider_message_id, reason;
+    int attempt = 0;
+    std::int64_t scheduled_for = -1;  // unix ms, or -1
+};
+// One outbox entry: the outcomes of one store call, all written at `at`.
+std::string encode_outbox(const std::vector<PendingOutcome>& outcomes, TimePoint at);
+Result<std::vector<Outcome>> render_outbox(std::string_view entry);
+
+// notification-outcome/1 JSON, built here once.
 struct OutcomeFields {
     std::string_view event_id, reminder_id, program, licence_id, stage, channel, provider, status;
     int attempt = 0;
@@ -95,20 +107,20 @@ struct ApplyCounts {
 };
 // Applies one valid event to its licence's record (which may not exist yet).
 ApplyCounts apply_event(LicenceRecord& rec, const IngestItem& item, const DecisionContext& ctx,
-                        std::vector<Outcome>& out);
+                        std::vector<PendingOutcome>& out);
 // The `invalid` outcome of a dead-lettered message.
-Outcome invalid_outcome(const IngestItem& item, const DecisionContext& ctx);
+PendingOutcome invalid_outcome(const IngestItem& item);
 
 // Claims the record's due entries (at most `budget`), skipping what `skip` names. Entries
 // past their expiry end `expired`; a superseded entry whose lease ran out ends `cancelled`.
 // Returns how many were claimed; sets `cut` when due entries were left for lack of budget.
 int claim_entries(LicenceRecord& rec, std::string_view licence_hash, const DecisionContext& ctx,
                   Millis lease, ClaimToken token, const std::function<bool(const ReminderRef&)>& skip,
-                  int budget, std::vector<ClaimedReminder>& items, std::vector<Outcome>& out,
+                  int budget, std::vector<ClaimedReminder>& items, std::vector<PendingOutcome>& out,
                   bool& cut);
 
 RecordStatus record_attempt(LicenceRecord& rec, const AttemptRecord& a, const DecisionContext& ctx,
-                            std::vector<Outcome>& out);
+                            std::vector<PendingOutcome>& out);
 
 bool release_entry(LicenceRecord& rec, const ReminderRef& ref, ClaimToken token, TimePoint now);
 

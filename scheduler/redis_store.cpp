@@ -26,43 +26,6 @@ std::optional<std::int64_t> to_int(std::string_view s) {
     return v;
 }
 
-// The outbox entry of one store call: its outcomes, length-prefixed (u32 LE key, value).
-void put_u32(std::string& out, std::size_t n) {
-    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-}
-std::string encode_outbox(const std::vector<Outcome>& outcomes) {
-    std::size_t size = 0;
-    for (const auto& o : outcomes) size += 8 + o.key.size() + o.value.size();
-    std::string out;
-    out.reserve(size);
-    for (const auto& o : outcomes) {
-        put_u32(out, o.key.size());
-        out.append(o.key);
-        put_u32(out, o.value.size());
-        out.append(o.value);
-    }
-    return out;
-}
-std::optional<std::vector<Outcome>> decode_outbox(std::string_view in) {
-    std::vector<Outcome> out;
-    auto take = [&](std::string& s) {
-        if (in.size() < 4) return false;
-        std::size_t n = 0;
-        for (int i = 0; i < 4; ++i) n |= static_cast<std::size_t>(static_cast<unsigned char>(in[i])) << (8 * i);
-        in.remove_prefix(4);
-        if (in.size() < n) return false;
-        s.assign(in.substr(0, n));
-        in.remove_prefix(n);
-        return true;
-    };
-    while (!in.empty()) {
-        Outcome o;
-        if (!take(o.key) || !take(o.value)) return std::nullopt;
-        out.push_back(std::move(o));
-    }
-    return out;
-}
-
 }  // namespace
 
 struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
@@ -80,7 +43,8 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
     struct Commit {
         std::string expected_offset = "*";
         std::string new_offset;
-        std::vector<Outcome> outcomes;
+        TimePoint at{};
+        std::vector<PendingOutcome> outcomes;
         struct Write {
             std::string key, expected, value, score, member;
         };
@@ -188,7 +152,7 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
         args.push_back(topic);
         args.push_back(std::move(c.expected_offset));
         args.push_back(std::move(c.new_offset));
-        args.push_back(encode_outbox(c.outcomes));
+        args.push_back(c.outcomes.empty() ? std::string() : encode_outbox(c.outcomes, c.at));
         args.push_back(std::to_string(retention.count()));
         for (auto& w : c.writes) {
             kv.push_back(std::move(w.key));
@@ -245,6 +209,7 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
         ApplyResult result;
         result.next_offset = stored;
         Commit c;
+        c.at = op->now;
         c.expected_offset = stored_text;
         for (std::size_t i = 0; i < op->items.size(); ++i) {
             const IngestItem& item = op->items[i];
@@ -252,7 +217,7 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
             ++result.applied;
             result.next_offset = std::max(result.next_offset, item.offset + 1);
             if (item.invalid) {
-                c.outcomes.push_back(invalid_outcome(item, ctx));
+                c.outcomes.push_back(invalid_outcome(item));
                 continue;
             }
             Loaded& l = map[op->hashes[i]];
@@ -333,6 +298,7 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
             if (!batch.next_due || from_unix_ms(ms) < *batch.next_due) batch.next_due = from_unix_ms(ms);
         };
         Commit c;
+        c.at = op->now;
         bool cut = false;
         for (std::size_t i = 0; i < members.size(); ++i) {
             const std::string& hash = members[i].str;
@@ -385,7 +351,7 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
         TimePoint now;
         std::vector<std::string> hashes;
         // Decides on the loaded records; returns the result to report.
-        std::function<Out(RecordMap&, const DecisionContext&, std::vector<Outcome>&)> decide;
+        std::function<Out(RecordMap&, const DecisionContext&, std::vector<PendingOutcome>&)> decide;
         std::function<void(Result<Out>)> done;
         int conflicts = 0;
     };
@@ -400,6 +366,7 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
             }
             RecordMap& map = loaded.value();
             Commit c;
+            c.at = op->now;
             Out out = op->decide(map, self->context(op->now), c.outcomes);
             self->add_writes(op->p, map, c);
             self->commit(op->p, std::move(c), [self, op, finish, out = std::move(out)](Result<bool> w) mutable {
@@ -489,7 +456,7 @@ void RedisStore::record(std::int32_t partition, TimePoint now, std::vector<Attem
     for (const auto& a : records) hashes.push_back(a.ref.licence);
     impl_->run_refs<std::vector<RecordStatus>>(
         partition, now, std::move(hashes),
-        [records = std::move(records)](Impl::RecordMap& map, const DecisionContext& ctx, std::vector<Outcome>& out) {
+        [records = std::move(records)](Impl::RecordMap& map, const DecisionContext& ctx, std::vector<PendingOutcome>& out) {
             std::vector<RecordStatus> statuses;
             statuses.reserve(records.size());
             for (const auto& a : records) {
@@ -514,7 +481,7 @@ void RedisStore::release(std::int32_t partition, TimePoint now, ClaimToken token
     for (const auto& r : refs) hashes.push_back(r.licence);
     impl_->run_refs<std::int64_t>(
         partition, now, std::move(hashes),
-        [refs = std::move(refs), token, now](Impl::RecordMap& map, const DecisionContext&, std::vector<Outcome>&) {
+        [refs = std::move(refs), token, now](Impl::RecordMap& map, const DecisionContext&, std::vector<PendingOutcome>&) {
             std::int64_t n = 0;
             for (const auto& ref : refs) {
                 auto it = map.find(ref.licence);
@@ -544,9 +511,9 @@ void RedisStore::read_outbox(std::int32_t partition, int max_entries,
                 auto& fields = e.elements[1].elements;
                 for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
                     if (fields[i].str != "b") continue;
-                    auto outcomes = decode_outbox(fields[i + 1].str);
-                    if (!outcomes) return done(Error{"corrupt-outbox", "outbox entry " + o.id + " cannot be decoded"});
-                    o.outcomes = std::move(*outcomes);
+                    auto outcomes = render_outbox(fields[i + 1].str);
+                    if (!outcomes) return done(Error{"corrupt-outbox", "outbox entry " + o.id + ": " + outcomes.error().message});
+                    o.outcomes = std::move(outcomes.value());
                 }
                 out.push_back(std::move(o));
             }

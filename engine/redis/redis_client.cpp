@@ -80,6 +80,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
         // NOSCRIPT (a restarted or flushed Redis). The buffer was going to be made anyway.
         char* evalsha = nullptr;
         std::size_t evalsha_len = 0;
+        bool is_eval = true;
         std::shared_ptr<const std::string> body;
 
         Pending() = default;
@@ -124,6 +125,17 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     std::atomic<std::size_t> in_flight{0};
     std::function<void(bool)> observer;
     bool up = false;  // as last reported to the observer
+
+    // hiredis keeps unsent output in one buffer and, after each partial write(), moves what
+    // is left to its front: handing it megabytes of pipelined commands at once costs time
+    // quadratic in the backlog. So at most kOutputHighWater bytes are handed over at a time;
+    // the rest waits here, in order, and goes out as the socket drains.
+    static constexpr std::size_t kOutputHighWater = 256 * 1024;
+    struct Queued {
+        std::unique_ptr<Pending> p;
+        std::string owned;  // the formatted command, unless p->evalsha holds it
+    };
+    std::deque<Queued> backlog;
 
     // Send times of the commands awaiting replies, oldest first (replies come in order),
     // and when the last reply arrived: the connection is dead when commands are pending
@@ -333,6 +345,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
         const bool was_ready = state == State::ready;
         state = State::idle;
         sent_at.clear();
+        fail_backlog("redis: connection lost: " + reason);
         cancel_timer();
         cancel_watchdog();
         if (!running) return;
@@ -443,6 +456,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
         write_armed = false;
         if (ec == asio::error::operation_aborted || !ac || !want_write) return;
         redisAsyncHandleWrite(ac);
+        drain_backlog();
     }
 
     // --- commands --------------------------------------------------------------------
@@ -458,7 +472,6 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     // Takes ownership of `p` on success (hiredis holds it until on_reply).
     void sent(std::unique_ptr<Pending> p) {
         p.release();
-        in_flight.fetch_add(1, std::memory_order_relaxed);
         sent_at.push_back(SteadyClock::now());
         arm_watchdog();
     }
@@ -478,26 +491,62 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
             post_error(std::move(p->cb), "redis: pub/sub and MONITOR are not supported");
             return;
         }
+        char* cmd = nullptr;
+        const int len = redisFormatCommandArgv(&cmd, static_cast<int>(argc), argv, lens);
+        if (len < 0 || !cmd) {
+            post_error(std::move(p->cb), "redis: out of memory");
+            return;
+        }
+        // Owned by the Pending from here on, like an EVALSHA's buffer (not resent as EVAL).
+        p->evalsha = cmd;
+        p->evalsha_len = static_cast<std::size_t>(len);
+        p->is_eval = false;
+        send_formatted(std::string(), std::move(p));
+    }
+
+    std::size_t output_pending() const { return ac ? sdslen(ac->c.obuf) : 0; }
+
+    // `owned` is the formatted command, or empty when p->evalsha holds it.
+    void send_formatted(std::string owned, std::unique_ptr<Pending> p) {
+        if (!can_send()) {
+            post_error(std::move(p->cb), kNotConnected);
+            return;
+        }
         p->impl = this;
-        if (redisAsyncCommandArgv(ac, &Impl::on_reply, p.get(), static_cast<int>(argc), argv,
-                                  lens) != REDIS_OK) {
+        in_flight.fetch_add(1, std::memory_order_relaxed);
+        if (!backlog.empty() || output_pending() >= kOutputHighWater) {
+            backlog.push_back(Queued{std::move(p), std::move(owned)});
+            return;
+        }
+        hand_over(std::move(owned), std::move(p));
+    }
+
+    void hand_over(std::string owned, std::unique_ptr<Pending> p) {
+        const char* cmd = owned.empty() ? p->evalsha : owned.data();
+        const std::size_t len = owned.empty() ? p->evalsha_len : owned.size();
+        if (redisAsyncFormattedCommand(ac, &Impl::on_reply, p.get(), cmd, len) != REDIS_OK) {
+            in_flight.fetch_sub(1, std::memory_order_relaxed);
             post_error(std::move(p->cb), kNotConnected);
             return;
         }
         sent(std::move(p));
     }
 
-    void send_formatted(const char* cmd, std::size_t len, std::unique_ptr<Pending> p) {
-        if (!can_send()) {
-            post_error(std::move(p->cb), kNotConnected);
-            return;
+    void drain_backlog() {
+        while (!backlog.empty() && can_send() && output_pending() < kOutputHighWater) {
+            Queued q = std::move(backlog.front());
+            backlog.pop_front();
+            hand_over(std::move(q.owned), std::move(q.p));
         }
-        p->impl = this;
-        if (redisAsyncFormattedCommand(ac, &Impl::on_reply, p.get(), cmd, len) != REDIS_OK) {
-            post_error(std::move(p->cb), kNotConnected);
-            return;
+    }
+
+    void fail_backlog(const std::string& why) {
+        auto queued = std::move(backlog);
+        backlog.clear();
+        for (auto& q : queued) {
+            in_flight.fetch_sub(1, std::memory_order_relaxed);
+            post_error(std::move(q.p->cb), why);
         }
-        sent(std::move(p));
     }
 
     // EVALSHA sha numkeys keys... args...; `Keys` and `Args` are ranges of strings or views.
@@ -535,7 +584,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
         p->evalsha = cmd;
         p->evalsha_len = size;
         p->body = script.shared_body();
-        send_formatted(cmd, size, std::move(p));
+        send_formatted(std::string(), std::move(p));
     }
 
     std::string lost_message(const redisAsyncContext* a) const {
@@ -557,11 +606,11 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
         if (!self->sent_at.empty()) self->sent_at.pop_front();
         self->last_reply = SteadyClock::now();
         Reply reply = detail::to_reply(*static_cast<redisReply*>(r));
-        if (p->evalsha && detail::is_noscript(reply)) {
+        if (p->evalsha && p->is_eval && detail::is_noscript(reply)) {
             auto retry = std::make_unique<Pending>();
             retry->cb = std::move(p->cb);
             if (auto eval = evalsha_to_eval({p->evalsha, p->evalsha_len}, *p->body)) {
-                self->send_formatted(eval->data(), eval->size(), std::move(retry));
+                self->send_formatted(std::move(*eval), std::move(retry));
                 return;
             }
             p->cb = std::move(retry->cb);  // cannot happen: deliver the NOSCRIPT error

@@ -52,7 +52,7 @@ BOOST_AUTO_TEST_SUITE(licence_record)
 BOOST_AUTO_TEST_CASE(a_record_round_trips_every_field) {
     LicenceRecord rec;
     rec.rev = 7;
-    std::vector<Outcome> out;
+    std::vector<PendingOutcome> out;
     apply_event(rec, due_item(std::int64_t{1} << 62, {"60d", "30d", "7d", "1d-after"}), ctx(), out);
     rec.entries[1].claimed = true;
     rec.entries[1].token = 0xfeedfacecafebeefULL;
@@ -83,7 +83,7 @@ BOOST_AUTO_TEST_CASE(a_record_round_trips_every_field) {
 
 BOOST_AUTO_TEST_CASE(a_pending_licence_of_four_reminders_stays_small) {
     LicenceRecord rec;
-    std::vector<Outcome> out;
+    std::vector<PendingOutcome> out;
     apply_event(rec, due_item(1733000000000000000, {"60d", "30d", "7d", "1d-after"}), ctx(), out);
     // The memory budget is 150 B of Redis per pending reminder, Redis's own overhead included.
     BOOST_TEST_MESSAGE("record of 4 pending reminders: " << encode_record(rec).size() << " bytes");
@@ -92,7 +92,7 @@ BOOST_AUTO_TEST_CASE(a_pending_licence_of_four_reminders_stays_small) {
 
 BOOST_AUTO_TEST_CASE(damaged_records_are_refused_not_misread) {
     LicenceRecord rec;
-    std::vector<Outcome> out;
+    std::vector<PendingOutcome> out;
     apply_event(rec, due_item(3, {"30d"}), ctx(), out);
     const std::string bytes = encode_record(rec);
     for (std::size_t cut = 0; cut < bytes.size(); ++cut)
@@ -118,7 +118,7 @@ BOOST_AUTO_TEST_CASE(outcome_json_escapes_and_parses) {
 
 BOOST_AUTO_TEST_CASE(claim_then_sent_leaves_a_done_marker_that_blocks_rescheduling) {
     LicenceRecord rec;
-    std::vector<Outcome> out;
+    std::vector<PendingOutcome> out;
     apply_event(rec, due_item(1, {"30d"}), ctx(), out);
     rec.rev = 1;
     std::vector<ClaimedReminder> items;
@@ -143,7 +143,7 @@ BOOST_AUTO_TEST_CASE(claim_then_sent_leaves_a_done_marker_that_blocks_rescheduli
 
 BOOST_AUTO_TEST_CASE(the_budget_cuts_a_claim_and_says_so) {
     LicenceRecord rec;
-    std::vector<Outcome> out;
+    std::vector<PendingOutcome> out;
     apply_event(rec, due_item(1, {"30d", "7d"}), ctx(), out);
     std::vector<ClaimedReminder> items;
     bool cut = false;
@@ -154,7 +154,7 @@ BOOST_AUTO_TEST_CASE(the_budget_cuts_a_claim_and_says_so) {
 
 BOOST_AUTO_TEST_CASE(release_returns_the_claim_without_charging_the_attempt) {
     LicenceRecord rec;
-    std::vector<Outcome> out;
+    std::vector<PendingOutcome> out;
     apply_event(rec, due_item(1, {"30d"}), ctx(), out);
     std::vector<ClaimedReminder> items;
     bool cut = false;
@@ -163,6 +163,45 @@ BOOST_AUTO_TEST_CASE(release_returns_the_claim_without_charging_the_attempt) {
     BOOST_CHECK(release_entry(rec, items[0].ref, 9, kT0 + 24h));
     BOOST_CHECK_EQUAL(rec.entries[0].attempt, 0);
     BOOST_CHECK(!rec.entries[0].claimed);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(outbox_entry)
+
+BOOST_AUTO_TEST_CASE(compact_outcomes_render_as_notification_outcome_json) {
+    LicenceRecord rec;
+    std::vector<PendingOutcome> out;
+    apply_event(rec, due_item(1, {"60d", "30d"}), ctx(), out);
+    IngestItem bad;
+    bad.key = "raw/key/with/slashes";
+    bad.invalid = EventError{"invalid-json", "not JSON", "evt-x"};
+    out.push_back(invalid_outcome(bad));
+    auto rendered = render_outbox(encode_outbox(out, kT0 + 1500ms));
+    BOOST_REQUIRE(rendered.ok());
+    BOOST_REQUIRE_EQUAL(rendered.value().size(), 3u);
+    const auto j = nlohmann::json::parse(rendered.value()[1].value);
+    BOOST_CHECK_EQUAL(rendered.value()[1].key, "health-card/1234567890");
+    BOOST_CHECK_EQUAL(j["status"], "scheduled");
+    BOOST_CHECK_EQUAL(j["program"], "health-card");
+    BOOST_CHECK_EQUAL(j["licence_id"], "1234567890");
+    BOOST_CHECK_EQUAL(j["event_id"], "evt-1");
+    BOOST_CHECK_EQUAL(j["stage"], "30d");
+    BOOST_CHECK_EQUAL(j["channel"], "sms");
+    BOOST_CHECK_EQUAL(j["reminder_id"], reminder_id("health-card", "1234567890", kDue, "30d", ChannelKind::sms));
+    BOOST_CHECK_EQUAL(j["at"], "2027-01-01T00:00:01.500Z");
+    BOOST_CHECK_EQUAL(j["scheduled_for"], format_rfc3339(kT0 + 48h));
+    const auto inv = nlohmann::json::parse(rendered.value()[2].value);
+    BOOST_CHECK_EQUAL(rendered.value()[2].key, "raw/key/with/slashes");
+    BOOST_CHECK_EQUAL(inv["program"], "");
+    BOOST_CHECK_EQUAL(inv["reminder_id"], "");
+    BOOST_CHECK_EQUAL(inv["reason"], "invalid-json: not JSON");
+    BOOST_CHECK(!inv.contains("scheduled_for"));
+    // No contact data in what the outbox keeps.
+    const auto entry = encode_outbox(out, kT0);
+    BOOST_CHECK(entry.find("+1613") == std::string::npos);
+    BOOST_CHECK(entry.find("Geneviève") == std::string::npos);
+    BOOST_CHECK(!render_outbox(entry.substr(0, entry.size() - 3)).ok());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
