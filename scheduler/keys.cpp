@@ -63,9 +63,7 @@ std::string Keys::with(std::string_view a, std::string_view b) const {
 }
 
 std::string Keys::schedule() const { return with("S"); }
-std::string Keys::reminder(std::string_view rid) const { return with("r:", rid); }
 std::string Keys::licence(std::string_view lic_hash) const { return with("L:", lic_hash); }
-std::string Keys::done(std::string_view rid) const { return with("d:", rid); }
 std::string Keys::offsets() const { return with("O"); }
 std::string Keys::outbox() const { return with("X"); }
 

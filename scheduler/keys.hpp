@@ -33,12 +33,10 @@ public:
     const std::string& tag() const { return tag_; }    // "{p17}"
     const std::string& base() const { return base_; }  // "<prefix>:{p17}:"
 
-    std::string schedule() const;                        // ZSET reminder id -> fire time (ms)
-    std::string reminder(std::string_view rid) const;    // HASH of one reminder
-    std::string licence(std::string_view lic_hash) const;  // HASH of one licence
-    std::string done(std::string_view rid) const;        // dedup marker of a sent reminder
-    std::string offsets() const;                         // HASH topic -> next offset
-    std::string outbox() const;                          // STREAM of outcomes to publish
+    std::string schedule() const;                          // ZSET licence hash -> next instant (ms)
+    std::string licence(std::string_view lic_hash) const;  // STRING: the licence record
+    std::string offsets() const;                           // HASH topic -> next offset
+    std::string outbox() const;                            // STREAM of outcomes to publish
 
 private:
     std::string with(std::string_view a, std::string_view b = {}) const;

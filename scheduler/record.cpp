@@ -289,6 +289,7 @@ std::string encode_record(const LicenceRecord& r) {
 Result<LicenceRecord> decode_record(std::string_view bytes) {
     Reader in(bytes);
     LicenceRecord r;
+    r.known = true;
     r.rev = in.fixed64();
     const std::uint8_t format = in.u8();
     if (!in.ok() || format != kFormat)
@@ -417,6 +418,7 @@ ApplyCounts apply_event(LicenceRecord& rec, const IngestItem& item, const Decisi
         return counts;
     }
     if (!rec.exists()) {
+        rec.known = true;
         rec.program = ev.program;
         rec.licence_id = ev.licence_id;
     }

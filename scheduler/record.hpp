@@ -51,7 +51,8 @@ struct Done {
 };
 
 struct LicenceRecord {
-    std::uint64_t rev = 0;  // 0: the record does not exist in Redis
+    std::uint64_t rev = 0;  // the revision read from Redis (0: not there)
+    bool known = false;     // read from Redis, or an event was applied to it
     std::uint64_t version = 0;
     std::string event_id;
     std::string program;
@@ -61,7 +62,7 @@ struct LicenceRecord {
     std::vector<Entry> entries;
     std::vector<Done> done;
 
-    bool exists() const { return rev != 0; }
+    bool exists() const { return known; }
     // When the licence next needs attention: earliest pending fire time or lease expiry.
     std::optional<std::int64_t> next_instant() const;
 };

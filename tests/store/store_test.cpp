@@ -552,3 +552,12 @@ BOOST_AUTO_TEST_CASE(many_licences_in_one_batch_are_applied_and_claimed_in_order
     }
     BOOST_CHECK_EQUAL(claimed, 2500u);
 }
+
+BOOST_AUTO_TEST_CASE(a_duplicate_in_the_same_batch_is_stale) {
+    Env env;
+    auto ev = due_event("L1", 1, kDue);
+    auto r = env.apply({item(0, ev, {planned(ev, "30d", kT0 + 24h)}), item(1, ev, {planned(ev, "30d", kT0 + 24h)})});
+    BOOST_CHECK_EQUAL(r.scheduled, 1);
+    BOOST_CHECK_EQUAL(r.stale, 1);
+    BOOST_CHECK_EQUAL(env.with_status("stale").size(), 1u);
+}
