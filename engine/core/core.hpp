@@ -29,7 +29,7 @@ struct CoreOptions {
     int record_batch = 500;           // attempt records per Store::record call
     BackoffPolicy store_backoff{Millis{100}, Millis{10'000}};   // Store retries
     BackoffPolicy kafka_backoff{Millis{100}, Millis{5'000}};    // produce retries
-    int dead_letter_attempts = 5;     // tries of a retriable dead-letter produce
+    int dead_letter_attempts = 3;     // tries of a retriable dead-letter produce
     // A dead-letter copy is cut to this (key, headers and value) when the topic refuses the
     // original as too large. Kafka's default limit is 1 MB.
     std::size_t dead_letter_budget = 1'000'000;
@@ -49,6 +49,9 @@ struct CoreDeps {
     scheduler::Store& store;
     EventSource& events;
     Producer& producer;
+    // Dead letters go through their own producer when set (a shorter delivery timeout, so a
+    // dead-letter topic that refuses without an error cannot hold its partition for long).
+    Producer* dead_letter_producer = nullptr;
     CoreOptions options{};
 };
 

@@ -56,7 +56,8 @@ void DeadLetters::send(const kafka::Message& m, const EventError& e, std::functi
 void DeadLetters::produce(std::shared_ptr<Letter> l) {
     auto key = l->key ? std::optional<std::string_view>(*l->key) : std::nullopt;
     auto value = l->value ? std::optional<std::string_view>(*l->value) : std::nullopt;
-    ctx_.deps.producer.produce(topic(), key, value, l->headers,
+    Producer& producer = ctx_.deps.dead_letter_producer ? *ctx_.deps.dead_letter_producer : ctx_.deps.producer;
+    producer.produce(topic(), key, value, l->headers,
                                ctx_.guard([this, l](const Delivery& d) { on_delivery(l, d); }));
 }
 
@@ -68,9 +69,10 @@ void DeadLetters::on_delivery(std::shared_ptr<Letter> l, const Delivery& d) {
     };
     switch (d.status) {
     case DeliveryStatus::ok:
+        failing_since_.reset();
         return settle();
     case DeliveryStatus::retriable:
-        if (++l->failures < ctx_.opts.dead_letter_attempts && !ctx_.stopping) {
+        if (++l->failures < ctx_.opts.dead_letter_attempts && !ctx_.stopping && !failing_since_) {
             ctx_.after(backoff_delay(ctx_.opts.kafka_backoff, l->failures, *ctx_.deps.random),
                        [this, l] { produce(l); });
             return;
@@ -101,6 +103,7 @@ void DeadLetters::on_delivery(std::shared_ptr<Letter> l, const Delivery& d) {
         break;
     }
     ++ctx_.stats.dead_letters_failed;
+    if (d.status == DeliveryStatus::retriable && !failing_since_) failing_since_ = std::chrono::steady_clock::now();
     log::error(kLog,
                "partition {} offset {}: the dead-letter topic {} refused the invalid event ({}): {}; "
                "it is dropped, its `invalid` outcome is still published",

@@ -5,7 +5,9 @@
 // and a final refusal is logged once and counted (dead_letters_failed).
 #include "engine/core/context.hpp"
 
+#include <chrono>
 #include <functional>
+#include <optional>
 
 namespace rappel::core {
 
@@ -22,6 +24,9 @@ private:
     void on_delivery(std::shared_ptr<Letter> letter, const Delivery& d);
 
     Context& ctx_;
+    // Set when a dead letter was given up after retries: while the topic keeps failing, the
+    // next ones get one try each instead of holding their partitions through every retry.
+    std::optional<std::chrono::steady_clock::time_point> failing_since_;
 };
 
 }  // namespace rappel::core

@@ -26,6 +26,7 @@ struct Engine::Impl {
     redis::Client redis;
     scheduler::RedisStore store;
     std::unique_ptr<KafkaProducer> producer;
+    std::unique_ptr<KafkaProducer> dead_letter_producer;
     std::unique_ptr<KafkaEventSource> events;
     std::unique_ptr<Core> core;
 };
@@ -44,11 +45,15 @@ void Engine::start() {
         if (!layout) log::warn("engine", "{}; checking again is left to the next start", layout.error().message);
     }
     impl_->producer = std::make_unique<KafkaProducer>(d.io, d.config);
+    // librdkafka waits message.timeout.ms (default 5 min) for a topic that never shows up or
+    // is not authorised; a dead letter gives up sooner (see DeadLetters).
+    impl_->dead_letter_producer =
+        std::make_unique<KafkaProducer>(d.io, d.config, kafka::Properties{{"message.timeout.ms", "6000"}});
     impl_->events = std::make_unique<KafkaEventSource>(d.io, d.config);
     auto* registry = &d.channels;
     impl_->core = std::make_unique<Core>(CoreDeps{
         d.io, d.config, d.templates, [registry](ChannelKind k) { return registry->find(k); }, d.clock, d.random,
-        d.instance_id, impl_->store, *impl_->events, *impl_->producer});
+        d.instance_id, impl_->store, *impl_->events, *impl_->producer, impl_->dead_letter_producer.get()});
     impl_->redis.start();
     impl_->core->start();
 }

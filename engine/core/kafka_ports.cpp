@@ -84,8 +84,12 @@ void KafkaEventSource::close() {
     if (consumer_) consumer_->close();
 }
 
-KafkaProducer::KafkaProducer(boost::asio::io_context& io, const config::Config& cfg)
-    : io_(io), producer_(std::make_unique<kafka::Producer>(io, producer_properties(cfg))) {}
+KafkaProducer::KafkaProducer(boost::asio::io_context& io, const config::Config& cfg, const kafka::Properties& overrides)
+    : io_(io), producer_(std::make_unique<kafka::Producer>(io, [&] {
+          auto p = producer_properties(cfg);
+          for (const auto& [k, v] : overrides) p[k] = v;
+          return p;
+      }())) {}
 
 KafkaProducer::~KafkaProducer() = default;
 

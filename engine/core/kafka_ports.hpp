@@ -31,8 +31,8 @@ private:
 
 class KafkaProducer final : public Producer {
 public:
-    // Throws on invalid Kafka settings.
-    KafkaProducer(boost::asio::io_context& io, const config::Config& cfg);
+    // Throws on invalid Kafka settings. `overrides` win over the configured properties.
+    KafkaProducer(boost::asio::io_context& io, const config::Config& cfg, const kafka::Properties& overrides = {});
     ~KafkaProducer() override;
     void produce(const std::string& topic, std::optional<std::string_view> key,
                  std::optional<std::string_view> value, const kafka::Headers& headers, Done done) override;

@@ -93,6 +93,7 @@ void Lifecycle::final_stop() {
     deadline_.cancel();
     ctx_.deps.events.close();
     ctx_.deps.producer.flush(std::chrono::seconds{10});
+    if (ctx_.deps.dead_letter_producer) ctx_.deps.dead_letter_producer->flush(std::chrono::seconds{2});
     const auto& s = ctx_.stats;
     log::info(kLog, "stopped: consumed {} applied {} invalid {} sent {} retried {} rejected {} outcomes {}",
               s.events_consumed, s.events_applied, s.events_invalid, s.sends_accepted, s.sends_retried,

@@ -313,7 +313,8 @@ void Consumer::Impl::commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_to
         if (!offsets) return;
         for (int i = 0; i < offsets->cnt; ++i) {
             const auto& e = offsets->elems[i];
-            if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            // With timeout 0 the seek is asynchronous: __IN_PROGRESS means it was started.
+        if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR && e.err != RD_KAFKA_RESP_ERR__IN_PROGRESS) {
                 self->report(
                     fmt::format("commit {}[{}] failed: {}", e.topic, e.partition, rd_kafka_err2str(e.err)));
             }

@@ -121,7 +121,7 @@ struct Harness {
         };
         core = std::make_unique<core::Core>(core::CoreDeps{io, cfg, tmpl, lookup, clock,
                                                            std::make_shared<SeededRandom>(7), "test", store,
-                                                           events, producer, opts});
+                                                           events, producer, nullptr, opts});
         core->start();
     }
 
