@@ -418,7 +418,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
             arm_watchdog();
             return;
         }
-        drop(fmt::format("no reply for {} ms with {} commands pending",
+        drop(fmt::format("timed out: no reply for {} ms with {} commands pending",
                          options.command_timeout.count(), sent_at.size()));
     }
 
