@@ -579,10 +579,12 @@ private:
         p.reset();
     }
     long long outcomes_hw() { return producer_->watermarks(stack_->outcomes_topic(), opt_.partitions); }
+    // Layout 2 (scheduler/keys.hpp): HASH <prefix>:{pN}:O, field topic -> next offset to consume,
+    // so the sum over partitions is the count of events applied from offset 0.
     long long stored_offsets(Redis& r) {
         long long sum = 0;
         for (int p = 0; p < opt_.partitions; ++p)
-            sum += r.hget(fmt::format("{}:{{p{}}}:off", key_prefix_, p), stack_->events_topic()).value_or(0);
+            sum += r.hget(fmt::format("{}:{{p{}}}:O", key_prefix_, p), stack_->events_topic()).value_or(0);
         return sum;
     }
     void note(const std::string& s) { std::cerr << "[" << num(since(t_start_), 1) << " s] " << s << "\n"; }
