@@ -47,7 +47,7 @@ struct CurlMulti::Watch {
 };
 
 CurlMulti::CurlMulti(boost::asio::io_context& io, CurlMultiOptions options)
-    : io_(io), timer_(io), alive_(std::make_shared<int>(0)) {
+    : io_(io), timer_(io), alive_(std::make_shared<int>(0)), max_running_(options.max_running) {
     global_init_once();
     multi_ = curl_multi_init();
     if (multi_ == nullptr) throw std::runtime_error("curl_multi_init failed");
@@ -72,6 +72,7 @@ CurlMulti::~CurlMulti() {
         aborted.emplace_back(easy, std::move(done));
     }
     transfers_.clear();
+    waiting_.clear();
     // Closes cached connections through on_close_socket, so the watches must still exist.
     curl_multi_cleanup(multi_);
     multi_ = nullptr;
@@ -99,16 +100,35 @@ void CurlMulti::perform(CURL* easy, CurlDone done) {
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, this);
     curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlMulti::on_close_socket);
     curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, this);
-    auto it = transfers_.emplace(easy, std::move(done)).first;
+    transfers_.emplace(easy, std::move(done));
+    if (max_running_ > 0 && running_ >= max_running_) {
+        waiting_.push_back(easy);
+        return;
+    }
+    start(easy);
+}
+
+void CurlMulti::start(CURL* easy) {
     // Adding only schedules work (through the timer callback); nothing completes in here.
     const CURLMcode rc = curl_multi_add_handle(multi_, easy);
-    if (rc != CURLM_OK) {
-        log::error("curl", "curl_multi_add_handle: {}", curl_multi_strerror(rc));
-        CurlDone failed = std::move(it->second);
-        transfers_.erase(it);
-        boost::asio::post(io_, [failed = std::move(failed), easy] {
-            if (failed) failed(CURLE_FAILED_INIT, easy);
-        });
+    if (rc == CURLM_OK) {
+        ++running_;
+        return;
+    }
+    log::error("curl", "curl_multi_add_handle: {}", curl_multi_strerror(rc));
+    auto it = transfers_.find(easy);
+    CurlDone failed = std::move(it->second);
+    transfers_.erase(it);
+    boost::asio::post(io_, [failed = std::move(failed), easy] {
+        if (failed) failed(CURLE_FAILED_INIT, easy);
+    });
+}
+
+void CurlMulti::start_waiting() {
+    while (!waiting_.empty() && (max_running_ == 0 || running_ < max_running_)) {
+        CURL* easy = waiting_.front();
+        waiting_.pop_front();
+        if (transfers_.contains(easy)) start(easy);
     }
 }
 
@@ -303,6 +323,7 @@ void CurlMulti::complete_finished() {
     }
     for (auto [easy, code] : finished) {
         curl_multi_remove_handle(multi_, easy);
+        if (running_ > 0) --running_;
         auto it = transfers_.find(easy);
         if (it == transfers_.end()) continue;
         CurlDone done = std::move(it->second);
@@ -311,6 +332,7 @@ void CurlMulti::complete_finished() {
     }
     finished.clear();
     if (finished_.capacity() < finished.capacity()) finished_.swap(finished);  // keep the buffer
+    start_waiting();
 }
 
 }  // namespace rappel::channels

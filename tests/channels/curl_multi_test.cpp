@@ -336,3 +336,45 @@ BOOST_AUTO_TEST_CASE(a_timeout_set_while_a_later_one_is_armed_still_fires) {
     BOOST_TEST((std::chrono::steady_clock::now() - started < std::chrono::seconds{5}));
     BOOST_TEST(slow.calls == 0);
 }
+
+BOOST_AUTO_TEST_CASE(transfers_beyond_max_running_wait_their_turn_in_order_and_all_complete) {
+    TestServer server;
+    asio::io_context io;
+    CurlMultiOptions options;
+    options.max_running = 3;
+    options.max_host_connections = 0;  // only the running cap limits connections here
+    CurlMulti multi(io, options);
+    const auto fetches = fetch_all(multi, io, server, 300);
+    std::size_t ok = 0;
+    for (std::size_t i = 0; i < fetches.size(); ++i)
+        ok += fetches[i].calls == 1 && fetches[i].code == CURLE_OK && fetches[i].body == "/item/" + std::to_string(i);
+    BOOST_TEST(ok == fetches.size());
+    BOOST_TEST(server.connections() <= 3U);  // never more than three at once
+}
+
+BOOST_AUTO_TEST_CASE(the_destructor_aborts_waiting_transfers_too) {
+    TestServer server;
+    asio::io_context io;
+    Fetch hung, waiting;
+    {
+        CurlMultiOptions options;
+        options.max_running = 1;
+        CurlMulti multi(io, options);
+        multi.perform(make_get(server.url("/hang"), hung), [&hung](CURLcode code, CURL* easy) {
+            EasyPtr owned{easy};
+            hung.code = code;
+            ++hung.calls;
+        });
+        multi.perform(make_get(server.url("/hello"), waiting), [&waiting](CURLcode code, CURL* easy) {
+            EasyPtr owned{easy};
+            waiting.code = code;
+            ++waiting.calls;
+        });
+        BOOST_TEST(run_until(io, [&] { return server.requests() == 1U; }));
+        BOOST_TEST(multi.active() == 2U);
+    }
+    BOOST_TEST(hung.calls == 1);
+    BOOST_TEST(waiting.calls == 1);
+    BOOST_TEST(waiting.code == CURLE_ABORTED_BY_CALLBACK);
+    BOOST_TEST(server.requests() == 1U);  // the waiting one never reached the server
+}
