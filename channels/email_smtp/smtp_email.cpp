@@ -2,6 +2,7 @@
 
 #include "channels/http/curl_util.hpp"
 #include "engine/base/log.hpp"
+#include "engine/base/text.hpp"
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
@@ -29,22 +30,6 @@ long use_ssl(config::StartTls mode) {
     return static_cast<long>(CURLUSESSL_TRY);
 }
 
-std::string percent_encode(std::string_view value) {
-    static constexpr std::string_view hex = "0123456789ABCDEF";
-    std::string out;
-    for (const char c : value) {
-        const auto u = static_cast<unsigned char>(c);
-        if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~') {
-            out += c;
-        } else {
-            out += '%';
-            out += hex[u >> 4];
-            out += hex[u & 0x0F];
-        }
-    }
-    return out;
-}
 
 std::string unsubscribe_for(std::string url, std::string_view reminder_id) {
     static constexpr std::string_view placeholder = "{reminder_id}";

@@ -1,6 +1,7 @@
 #include "engine/ctl/ctl.hpp"
 
 #include "engine/config/config.hpp"
+#include "engine/base/text.hpp"
 #include "engine/event/event_parser.hpp"
 
 #include <fmt/format.h>
@@ -45,8 +46,7 @@ std::optional<std::string> read_file(const fs::path& file) {
 
 // Display width in a terminal, approximated as the number of code points.
 std::size_t width(std::string_view s) {
-    return static_cast<std::size_t>(
-        std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+    return utf8::count_code_points(s);
 }
 
 void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
@@ -78,7 +78,7 @@ std::string shown_path(const fs::path& file, const fs::path& base) {
 std::string spaced(std::string_view utf8) {
     std::string out;
     for (std::size_t i = 0; i < utf8.size(); ++i) {
-        if (i > 0 && (static_cast<unsigned char>(utf8[i]) & 0xC0) != 0x80) out += ' ';
+        if (i > 0 && !utf8::is_continuation(utf8[i])) out += ' ';
         out += utf8[i];
     }
     return out;
@@ -91,7 +91,7 @@ std::string describe_forcers(std::string_view forcers, std::string_view template
     std::string from_values;
     for (std::size_t i = 0; i < forcers.size();) {
         std::size_t n = 1;
-        while (i + n < forcers.size() && (static_cast<unsigned char>(forcers[i + n]) & 0xC0) == 0x80) ++n;
+        while (i + n < forcers.size() && utf8::is_continuation(forcers[i + n])) ++n;
         const std::string_view ch = forcers.substr(i, n);
         (in_template.find(ch) != std::string::npos ? from_template : from_values) += ch;
         i += n;
