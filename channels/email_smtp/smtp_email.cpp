@@ -85,7 +85,7 @@ struct SmtpEmail::Transfer {
 };
 
 struct SmtpEmail::Pool {
-    std::vector<std::unique_ptr<Transfer>> idle;
+    TransferPool<Transfer> transfers{kMaxIdleTransfers};
 };
 
 std::size_t SmtpEmail::on_read(char* buffer, std::size_t size, std::size_t count, void* userp) {
@@ -121,14 +121,10 @@ SmtpEmail::SmtpEmail(const config::ProviderConfig& provider, CurlMulti& curl, Cl
 
 SmtpEmail::~SmtpEmail() = default;
 
-std::size_t SmtpEmail::idle_handles_for_test() const { return pool_->idle.size(); }
+std::size_t SmtpEmail::idle_handles_for_test() const { return pool_->transfers.idle(); }
 
 std::unique_ptr<SmtpEmail::Transfer> SmtpEmail::take_transfer() {
-    if (!pool_->idle.empty()) {
-        auto t = std::move(pool_->idle.back());
-        pool_->idle.pop_back();
-        return t;
-    }
+    if (auto idle = pool_->transfers.take()) return idle;
     auto t = std::make_unique<Transfer>();
     t->easy.reset(curl_easy_init());
     if (!t->easy) return nullptr;
@@ -186,9 +182,7 @@ void SmtpEmail::send(const Message& message, SendCallback done) {
     curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(t->payload.size()));
     (void)t.release();  // owned by the transfer until it completes; found via CURLOPT_PRIVATE
     curl_.perform(e, [pool = pool_](CURLcode code, CURL* finished) {
-        Transfer* raw = nullptr;
-        curl_easy_getinfo(finished, CURLINFO_PRIVATE, &raw);
-        std::unique_ptr<Transfer> owned{raw};
+        auto owned = transfer_of<Transfer>(finished);
         long reply = 0;
         curl_easy_getinfo(finished, CURLINFO_RESPONSE_CODE, &reply);
         SendResult result = classify_smtp(code, reply);
@@ -198,7 +192,7 @@ void SmtpEmail::send(const Message& message, SendCallback done) {
         SendCallback callback = std::move(owned->done);
         owned->done = nullptr;
         owned->payload.clear();
-        if (pool->idle.size() < kMaxIdleTransfers) pool->idle.push_back(std::move(owned));
+        pool->transfers.give_back(std::move(owned));
         callback(std::move(result));
     });
 }

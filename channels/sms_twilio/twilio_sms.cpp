@@ -135,7 +135,7 @@ struct TwilioSms::Transfer {
 
 struct TwilioSms::Pool {
     SlistPtr shared_headers;  // Accept, Expect: (the tail of every send's header list)
-    std::vector<std::unique_ptr<Transfer>> idle;
+    TransferPool<Transfer> transfers{kMaxIdleTransfers};
 };
 
 void append_form_encoded(std::string& out, std::string_view value) { append_percent_encoded(out, value); }
@@ -220,14 +220,10 @@ TwilioSms::TwilioSms(const config::ProviderConfig& provider, CurlMulti& curl)
 
 TwilioSms::~TwilioSms() = default;
 
-std::size_t TwilioSms::idle_handles_for_test() const { return pool_->idle.size(); }
+std::size_t TwilioSms::idle_handles_for_test() const { return pool_->transfers.idle(); }
 
 std::unique_ptr<TwilioSms::Transfer> TwilioSms::take_transfer() {
-    if (!pool_->idle.empty()) {
-        auto t = std::move(pool_->idle.back());
-        pool_->idle.pop_back();
-        return t;
-    }
+    if (auto idle = pool_->transfers.take()) return idle;
     auto t = std::make_unique<Transfer>();
     t->easy.reset(curl_easy_init());
     if (!t->easy) return nullptr;
@@ -277,9 +273,7 @@ void TwilioSms::send(const Message& message, SendCallback done) {
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, &t->token_node);
     (void)t.release();  // owned by the transfer until it completes; found via CURLOPT_PRIVATE
     curl_.perform(e, [pool = pool_](CURLcode code, CURL* finished) {
-        Transfer* raw = nullptr;
-        curl_easy_getinfo(finished, CURLINFO_PRIVATE, &raw);
-        std::unique_ptr<Transfer> owned{raw};
+        auto owned = transfer_of<Transfer>(finished);
         long status = 0;
         curl_easy_getinfo(finished, CURLINFO_RESPONSE_CODE, &status);
         // Retry-After only matters where classify_twilio keeps it (408, 429, 5xx).
@@ -291,7 +285,7 @@ void TwilioSms::send(const Message& message, SendCallback done) {
                    result.reason);
         SendCallback callback = std::move(owned->done);
         owned->done = nullptr;
-        if (pool->idle.size() < kMaxIdleTransfers) pool->idle.push_back(std::move(owned));
+        pool->transfers.give_back(std::move(owned));
         callback(std::move(result));
     });
 }
