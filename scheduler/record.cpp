@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 namespace rappel::scheduler {
@@ -125,19 +126,22 @@ std::array<std::uint8_t, 12> rid_bytes(std::string_view rid) {
 
 void append_json_string(std::string& out, std::string_view s) {
     out.push_back('"');
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
+    std::size_t run = 0;  // start of the bytes not appended yet
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.append(s.substr(run, i - run));
+        run = i + 1;
         switch (c) {
         case '"': out.append("\\\""); break;
         case '\\': out.append("\\\\"); break;
         case '\n': out.append("\\n"); break;
         case '\r': out.append("\\r"); break;
         case '\t': out.append("\\t"); break;
-        default:
-            if (c < 0x20) fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-            else out.push_back(ch);
+        default: fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
         }
     }
+    out.append(s.substr(run));
     out.push_back('"');
 }
 
@@ -375,7 +379,11 @@ std::string outcome_json(const OutcomeFields& f) {
     append_json_string(o, f.provider);
     o.append(R"(,"status":)");
     append_json_string(o, f.status);
-    fmt::format_to(std::back_inserter(o), R"(,"attempt":{},"provider_message_id":)", f.attempt);
+    o.append(R"(,"attempt":)");
+    char digits[16];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, f.attempt);
+    o.append(digits, ec == std::errc{} ? end : digits);
+    o.append(R"(,"provider_message_id":)");
     append_json_string(o, f.provider_message_id);
     o.append(R"(,"reason":)");
     append_json_string(o, f.reason);
