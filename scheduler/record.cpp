@@ -205,7 +205,6 @@ void end_entry(LicenceRecord& rec, std::size_t index, std::string_view status, s
     f.attempt = e.attempt;
     f.provider_message_id = pmid;
     f.reason = reason;
-    f.at = ctx.now_text;
     emit(out, rec, f);
     if (done) mark_done(rec, v.reminder_id, *done, ctx.now);
     rec.entries.erase(rec.entries.begin() + static_cast<std::ptrdiff_t>(index));
@@ -363,36 +362,26 @@ std::string outcome_key(std::string_view program, std::string_view licence_id) {
 std::string outcome_json(const OutcomeFields& f) {
     std::string o;
     o.reserve(320);
-    o.append(R"({"schema":"notification-outcome/1","event_id":)");
-    append_json_string(o, f.event_id);
-    o.append(R"(,"reminder_id":)");
-    append_json_string(o, f.reminder_id);
-    o.append(R"(,"program":)");
-    append_json_string(o, f.program);
-    o.append(R"(,"licence_id":)");
-    append_json_string(o, f.licence_id);
-    o.append(R"(,"stage":)");
-    append_json_string(o, f.stage);
-    o.append(R"(,"channel":)");
-    append_json_string(o, f.channel);
-    o.append(R"(,"provider":)");
-    append_json_string(o, f.provider);
-    o.append(R"(,"status":)");
-    append_json_string(o, f.status);
+    auto field = [&o](std::string_view name, std::string_view value) {
+        o.append(name);
+        append_json_string(o, value);
+    };
+    field(R"({"schema":"notification-outcome/1","event_id":)", f.event_id);
+    field(R"(,"reminder_id":)", f.reminder_id);
+    field(R"(,"program":)", f.program);
+    field(R"(,"licence_id":)", f.licence_id);
+    field(R"(,"stage":)", f.stage);
+    field(R"(,"channel":)", f.channel);
+    field(R"(,"provider":)", f.provider);
+    field(R"(,"status":)", f.status);
     o.append(R"(,"attempt":)");
     char digits[16];
     const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, f.attempt);
     o.append(digits, ec == std::errc{} ? end : digits);
-    o.append(R"(,"provider_message_id":)");
-    append_json_string(o, f.provider_message_id);
-    o.append(R"(,"reason":)");
-    append_json_string(o, f.reason);
-    o.append(R"(,"at":)");
-    append_json_string(o, f.at);
-    if (f.scheduled_for) {
-        o.append(R"(,"scheduled_for":)");
-        append_json_string(o, format_rfc3339(*f.scheduled_for));
-    }
+    field(R"(,"provider_message_id":)", f.provider_message_id);
+    field(R"(,"reason":)", f.reason);
+    field(R"(,"at":)", f.at);
+    if (f.scheduled_for) field(R"(,"scheduled_for":)", format_rfc3339(*f.scheduled_for));
     o.push_back('}');
     return o;
 }
@@ -421,8 +410,7 @@ ApplyCounts apply_event(LicenceRecord& rec, const IngestItem& item, const Decisi
         f.licence_id = ev.licence_id;
         f.status = "stale";
         f.reason = reason;
-        f.at = ctx.now_text;
-        out.push_back(pending(item.key, f));
+            out.push_back(pending(item.key, f));
         return counts;
     }
     if (!rec.exists()) {
@@ -470,8 +458,7 @@ ApplyCounts apply_event(LicenceRecord& rec, const IngestItem& item, const Decisi
             f.stage = r.stage;
             f.channel = to_string(r.channel);
             f.reason = r.reason;
-            f.at = ctx.now_text;
-            if (r.disposition == Disposition::expired) {
+                    if (r.disposition == Disposition::expired) {
                 f.status = "expired";
                 mark_done(rec, r.reminder_id, DoneStatus::expired, ctx.now);
                 out.push_back(pending(item.key, f));

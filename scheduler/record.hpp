@@ -75,7 +75,6 @@ std::string revision_bytes(std::uint64_t rev);
 // Shared by every decision of one store call.
 struct DecisionContext {
     TimePoint now{};
-    std::string now_text;  // RFC 3339 of now, written in every outcome
     Millis retention{};
 };
 

@@ -1,6 +1,5 @@
 #include "scheduler/redis_store.hpp"
 
-#include "engine/base/time_format.hpp"
 #include "scheduler/keys.hpp"
 #include "scheduler/record.hpp"
 #include "scheduler/store_scripts.hpp"
@@ -72,7 +71,7 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
 
     Keys keys(std::int32_t p) const { return Keys(prefix, p); }
 
-    DecisionContext context(TimePoint now) const { return DecisionContext{now, format_rfc3339(now), retention}; }
+    DecisionContext context(TimePoint now) const { return DecisionContext{now, retention}; }
 
     void enqueue(std::int32_t p, Op op) {
         lanes[p].ops.push_back(std::move(op));

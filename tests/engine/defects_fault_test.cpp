@@ -201,23 +201,8 @@ StackOptions one_stage_options(int max_in_flight) {
 }
 
 // `count` licences with due dates 31..34 days out: one SMS each, 1 to 4 simulated days on.
-struct Wave {
-    std::set<std::string> licences;
-    std::set<std::string> numbers;
-
-    Wave(Fixture& f, const std::string& prefix, int block, int count) {
-        const auto now = f.stack.sim_now();
-        for (int i = 0; i < count; ++i) {
-            const auto due = ymd_text(now + std::chrono::days{31 + (i % 4)});
-            const auto number = fmt::format("+1613{}{:04}", block, i);
-            const auto licence = fmt::format("{}-{}", prefix, i);
-            f.stack.publish(due_event(fmt::format("evt-{}-{}", prefix, i), licence, 1, due,
-                                      Holder{"N", "en", number, "", {"sms"}}));
-            licences.insert(licence);
-            numbers.insert(number);
-        }
-        f.stack.flush();
-    }
+struct Wave : SmsLicences {
+    Wave(Fixture& f, const std::string& prefix, int block, int count) : SmsLicences(f, prefix, block, count, 31, 4) {}
 
     std::size_t requests(Fixture& f) const {
         std::size_t n = 0;

@@ -15,23 +15,8 @@ namespace {
 
 // 40 licences with due dates spread over 12 days: 80 SMS (stages 30 and 7 days before) over
 // about 20 real seconds at 200000x.
-struct Workload {
-    std::set<std::string> licences;
-    std::set<std::string> numbers;
-
-    Workload(Fixture& f, const std::string& prefix, int block) {
-        const auto now = f.stack.sim_now();
-        for (int i = 0; i < 40; ++i) {
-            const auto due = ymd_text(now + std::chrono::days{33 + (i % 12)});
-            const auto number = fmt::format("+1613{}{:04}", block, i);
-            const auto licence = fmt::format("{}-{}", prefix, i);
-            f.stack.publish(due_event(fmt::format("evt-{}-{}", prefix, i), licence, 1, due,
-                                      Holder{"N", "en", number, "", {"sms"}}));
-            licences.insert(licence);
-            numbers.insert(number);
-        }
-        f.stack.flush();
-    }
+struct Workload : SmsLicences {
+    Workload(Fixture& f, const std::string& prefix, int block) : SmsLicences(f, prefix, block, 40, 33, 12) {}
 
     std::size_t accepted(Fixture& f) const {
         std::size_t n = 0;

@@ -187,6 +187,27 @@ struct Fixture {
     std::unique_ptr<Process> engine;
 };
 
+// Publishes `count` SMS-only holders "<prefix>-<i>" (number +1613<block><i, 4 digits>), due
+// first_day + (i % spread) days from now, and flushes. Fills the licences and numbers used.
+struct SmsLicences {
+    std::set<std::string> licences;
+    std::set<std::string> numbers;
+
+    SmsLicences(Fixture& f, const std::string& prefix, int block, int count, int first_day, int spread) {
+        const auto now = f.stack.sim_now();
+        for (int i = 0; i < count; ++i) {
+            const auto due = ymd_text(now + std::chrono::days{first_day + (i % spread)});
+            const auto number = fmt::format("+1613{}{:04}", block, i);
+            const auto licence = fmt::format("{}-{}", prefix, i);
+            f.stack.publish(due_event(fmt::format("evt-{}-{}", prefix, i), licence, 1, due,
+                                      Holder{"N", "en", number, "", {"sms"}}));
+            licences.insert(licence);
+            numbers.insert(number);
+        }
+        f.stack.flush();
+    }
+};
+
 inline std::chrono::year_month_day ymd_of(const std::string& text) {
     auto t = parse_rfc3339(text + "T00:00:00Z");
     return std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(*t)};

@@ -17,7 +17,7 @@ namespace {
 const TimePoint kT0 = *parse_rfc3339("2027-01-01T00:00:00Z");
 const std::chrono::year_month_day kDue{std::chrono::year{2027}, std::chrono::month{3}, std::chrono::day{1}};
 
-DecisionContext ctx(TimePoint now = kT0) { return DecisionContext{now, format_rfc3339(now), std::chrono::days{400}}; }
+DecisionContext ctx(TimePoint now = kT0) { return DecisionContext{now, std::chrono::days{400}}; }
 
 IngestItem due_item(std::int64_t version, std::vector<std::string> stages) {
     IngestItem it;
