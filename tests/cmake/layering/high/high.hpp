@@ -1,0 +1,3 @@
+#pragma once
+#include "low/low.hpp"
+inline int high() { return low() + 1; }
