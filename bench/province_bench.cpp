@@ -39,6 +39,7 @@
 #include <unordered_set>
 
 #include <ctime>
+#include <sys/resource.h>
 #include <unistd.h>
 
 using namespace rappel;
@@ -94,6 +95,13 @@ double proc_rss_mib(pid_t pid) {
     while (std::getline(in, line))
         if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
     return 0;
+}
+
+// This process: the mock Kafka cluster's broker threads, the sinks and the bench's polls.
+double self_cpu_us() {
+    rusage ru{};
+    ::getrusage(RUSAGE_SELF, &ru);
+    return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
 }
 
 double thread_cpu_us() {
@@ -703,7 +711,7 @@ int Bench::run() {
     // 1. Ingest.
     note("ingest: starting rappeld");
     Rss rss_ingest;  // reset at each start below
-    double ingest_rate = 0, relayed_rate = 0, ingest_cpu = 0, redis_ingest_cpu = 0, ingest_s = 0;
+    double ingest_rate = 0, relayed_rate = 0, ingest_cpu = 0, redis_ingest_cpu = 0, kafka_ingest_cpu = 0, ingest_s = 0;
     long long relayed = 0, applied = 0;
     {
         rss_ingest = Rss{};
@@ -711,7 +719,7 @@ int Bench::run() {
         const pid_t pid = proc->pid();
         const auto started = Steady::now();
         Steady::time_point t_first{};
-        double cpu_first = 0, rcpu_first = 0;
+        double cpu_first = 0, rcpu_first = 0, kcpu_first = 0;
         const long long hw0 = outcomes_hw();
         for (;;) {
             rss_ingest.sample(pid);
@@ -721,6 +729,7 @@ int Bench::run() {
                 t_first = Steady::now();
                 cpu_first = proc_cpu_us(pid);
                 rcpu_first = redis.cpu_us();
+                kcpu_first = self_cpu_us();
             }
             if ((applied >= opt_.events && relayed >= reminders) || !proc->running()) break;
             if (since(started) > opt_.max_ingest_s) {
@@ -738,6 +747,7 @@ int Bench::run() {
         relayed_rate = relayed / ingest_s;
         ingest_cpu = (proc_cpu_us(pid) - cpu_first) / std::max<long long>(1, done);
         redis_ingest_cpu = (redis.cpu_us() - rcpu_first) / std::max<long long>(1, done);
+        kafka_ingest_cpu = (self_cpu_us() - kcpu_first) / std::max<long long>(1, done);
         note(fmt::format("ingest: {} applied, {} outcomes relayed in {:.1f} s after the first (join: {:.1f} s)", applied,
                          relayed, ingest_s, std::chrono::duration<double>(t_first - started).count()));
         stop(proc);
@@ -948,6 +958,14 @@ int Bench::run() {
     R.push_back({"ingest: rappeld CPU us/event", num(ingest_cpu, 1), "-", "-", "<= 8"});
     R.push_back({"ingest: redis CPU us/event", num(redis_ingest_cpu, 1), "SET NX us/op " + num(setnx_cpu, 2),
                  ratio(redis_ingest_cpu, setnx_cpu), "<= 5"});
+    // The machine's ceiling for this pipeline: everything shares the 2 cores, so at full load
+    // events/s cannot exceed (cores x 1e6 us) / (CPU us per event of all the processes).
+    const double all_cpu = ingest_cpu + redis_ingest_cpu + kafka_ingest_cpu;
+    const double cores = static_cast<double>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+    R.push_back({"ingest: mock Kafka + bench CPU us/event", num(kafka_ingest_cpu, 1), "-", "-", "-"});
+    R.push_back({"ingest: all processes CPU us/event", num(all_cpu, 1),
+                 fmt::format("ceiling/s {} on {} cores", num(cores * 1e6 / std::max(all_cpu, 0.001)), cores),
+                 ratio(ingest_rate, cores * 1e6 / std::max(all_cpu, 0.001)), "-"});
     R.push_back({"ingest: scheduled outcomes relayed", fmt::format("{}", relayed), fmt::format("expected {}", reminders),
                  ratio(static_cast<double>(relayed), static_cast<double>(reminders)), "1.00x"});
     R.push_back({"dispatch: messages /s", num(dispatch_rate), "raw libcurl/s " + num(raw.rate),

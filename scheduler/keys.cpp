@@ -1,9 +1,10 @@
 #include "scheduler/keys.hpp"
 
+#include "engine/base/time_format.hpp"
+
 #include <openssl/evp.h>
 
 #include <array>
-#include <cstdio>
 #include <memory>
 #include <utility>
 
@@ -50,12 +51,11 @@ std::string sha256_hex24(std::string_view text) {
 std::string reminder_id(std::string_view program, std::string_view licence_id,
                         std::chrono::year_month_day due_date, std::string_view stage,
                         ChannelKind channel) {
-    char date[16];
-    std::snprintf(date, sizeof date, "%04d-%02u-%02u", static_cast<int>(due_date.year()),
-                  static_cast<unsigned>(due_date.month()), static_cast<unsigned>(due_date.day()));
+    char date[kDateSize];
+    write_date(date, due_date);
     std::string text;
     text.reserve(program.size() + licence_id.size() + stage.size() + 32);
-    text.append(program).append(1, kSep).append(licence_id).append(1, kSep).append(date);
+    text.append(program).append(1, kSep).append(licence_id).append(1, kSep).append(date, sizeof date);
     text.append(1, kSep).append(stage).append(1, kSep).append(to_string(channel));
     return "r" + sha256_hex24(text);
 }

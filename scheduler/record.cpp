@@ -73,13 +73,15 @@ public:
         const std::uint64_t z = varint();
         return static_cast<std::int64_t>(z >> 1) ^ -static_cast<std::int64_t>(z & 1);
     }
-    std::string str() {
+    std::string str() { return std::string(view()); }
+    // Valid as long as the input is.
+    std::string_view view() {
         const std::uint64_t n = varint();
         if (!ok_ || n > in_.size() - pos_) {
             fail();
             return {};
         }
-        std::string s(in_.substr(pos_, n));
+        const auto s = in_.substr(pos_, n);
         pos_ += n;
         return s;
     }
@@ -124,24 +126,37 @@ std::array<std::uint8_t, 12> rid_bytes(std::string_view rid) {
     return out;
 }
 
+// Bytes JSON strings must escape: control characters, '"' and '\\'.
+constexpr std::array<bool, 256> kJsonEscape = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = true;
+    t['"'] = t['\\'] = true;
+    return t;
+}();
+
 void append_json_string(std::string& out, std::string_view s) {
     out.push_back('"');
-    std::size_t run = 0;  // start of the bytes not appended yet
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        out.append(s.substr(run, i - run));
-        run = i + 1;
+    const char* p = s.data();
+    const char* const end = p + s.size();
+    while (p != end) {
+        const char* run = p;
+        while (p != end && !kJsonEscape[static_cast<unsigned char>(*p)]) ++p;
+        out.append(run, static_cast<std::size_t>(p - run));
+        if (p == end) break;
+        const auto c = static_cast<unsigned char>(*p++);
         switch (c) {
         case '"': out.append("\\\""); break;
         case '\\': out.append("\\\\"); break;
         case '\n': out.append("\\n"); break;
         case '\r': out.append("\\r"); break;
         case '\t': out.append("\\t"); break;
-        default: fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+        default: {
+            static constexpr char kHex[] = "0123456789abcdef";
+            const char u[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+            out.append(u, sizeof u);
+        }
         }
     }
-    out.append(s.substr(run));
     out.push_back('"');
 }
 
@@ -381,7 +396,11 @@ std::string outcome_json(const OutcomeFields& f) {
     field(R"(,"provider_message_id":)", f.provider_message_id);
     field(R"(,"reason":)", f.reason);
     field(R"(,"at":)", f.at);
-    if (f.scheduled_for) field(R"(,"scheduled_for":)", format_rfc3339(*f.scheduled_for));
+    if (f.scheduled_for) {
+        o.append(R"(,"scheduled_for":")");
+        append_rfc3339(o, *f.scheduled_for);
+        o.push_back('"');
+    }
     o.push_back('}');
     return o;
 }
@@ -673,54 +692,54 @@ Result<std::vector<Outcome>> render_outbox(std::string_view entry) {
     static constexpr char kHex[] = "0123456789abcdef";
     Reader in(entry);
     const TimePoint at = from_unix_ms(in.svarint());
-    const std::string at_text = format_rfc3339(at);
+    char at_text[kRfc3339Size];
+    write_rfc3339(at_text, at);
     std::vector<Outcome> out;
-    std::string key, event_id;
+    std::string_view key, event_id;  // views into `entry`, as every field below
     while (in.ok() && !in.at_end()) {
         const std::uint8_t flags = in.u8();
-        if (!(flags & kSameKey)) key = in.str();
-        if (!(flags & kSameEvent)) event_id = in.str();
+        if (!(flags & kSameKey)) key = in.view();
+        if (!(flags & kSameEvent)) event_id = in.view();
         const std::uint8_t status_index = in.u8();
-        const std::string other_status = status_index == 0xff ? in.str() : std::string();
+        const std::string_view other_status = status_index == 0xff ? in.view() : std::string_view();
         const std::uint8_t channel = in.u8();
-        const std::string stage = in.str();
-        std::string rid;
+        const std::string_view stage = in.view();
+        char rid[25];
+        std::size_t rid_size = 0;
         if (flags & kHasRid) {
             std::array<std::uint8_t, 12> b{};
             in.bytes(b.data(), b.size());
-            rid.reserve(25);
-            rid.push_back('r');
-            for (auto x : b) rid.append({kHex[x >> 4], kHex[x & 0xf]});
+            rid[rid_size++] = 'r';
+            for (auto x : b) {
+                rid[rid_size++] = kHex[x >> 4];
+                rid[rid_size++] = kHex[x & 0xf];
+            }
         }
         OutcomeFields f;
         f.attempt = static_cast<int>(in.varint());
-        const std::string provider = in.str(), pmid = in.str(), reason = in.str();
+        f.provider = in.view();
+        f.provider_message_id = in.view();
+        f.reason = in.view();
         if (flags & kScheduledFor) f.scheduled_for = at + Millis{in.svarint()};
         if (!in.ok() || channel >= std::size(kChannels) ||
             (status_index != 0xff && status_index >= std::size(kStatuses)))
             return Error{"corrupt-outbox", "outbox entry cannot be decoded"};
-        f.status = status_index == 0xff ? std::string_view(other_status) : kStatuses[status_index];
+        f.status = status_index == 0xff ? other_status : kStatuses[status_index];
         // The key is "<program>/<licence_id>" (programs have no '/'), except for an invalid
         // event, whose key is whatever the producer sent.
-        std::string_view program, licence;
         if (f.status != "invalid") {
             const auto slash = key.find('/');
-            if (slash != std::string::npos) {
-                program = std::string_view(key).substr(0, slash);
-                licence = std::string_view(key).substr(slash + 1);
+            if (slash != std::string_view::npos) {
+                f.program = key.substr(0, slash);
+                f.licence_id = key.substr(slash + 1);
             }
         }
         f.event_id = event_id;
-        f.reminder_id = rid;
-        f.program = program;
-        f.licence_id = licence;
+        f.reminder_id = std::string_view(rid, rid_size);
         f.stage = stage;
         f.channel = kChannels[channel];
-        f.provider = provider;
-        f.provider_message_id = pmid;
-        f.reason = reason;
-        f.at = at_text;
-        out.push_back(Outcome{key, outcome_json(f)});
+        f.at = std::string_view(at_text, sizeof at_text);
+        out.push_back(Outcome{std::string(key), outcome_json(f)});
     }
     if (!in.ok()) return Error{"corrupt-outbox", "outbox entry is truncated"};
     return out;

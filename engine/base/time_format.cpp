@@ -3,6 +3,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace rappel {
@@ -16,11 +17,29 @@ bool read_int(std::string_view s, std::size_t pos, std::size_t len, int& out) {
     return ec == std::errc{} && p == s.data() + pos + len;
 }
 
+// `width` decimal digits of v (0 <= v < 10^width), zero-padded.
+void put_digits(char* out, unsigned v, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+        out[i] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    }
+}
+
 } // namespace
 
+void write_date(char* out, std::chrono::year_month_day date) {
+    const int y = std::clamp(static_cast<int>(date.year()), 0, 9999);
+    put_digits(out, static_cast<unsigned>(y), 4);
+    out[4] = '-';
+    put_digits(out + 5, static_cast<unsigned>(date.month()), 2);
+    out[7] = '-';
+    put_digits(out + 8, static_cast<unsigned>(date.day()), 2);
+}
+
 std::string format_date(std::chrono::year_month_day date) {
-    return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                       static_cast<unsigned>(date.day()));
+    std::string out(kDateSize, '\0');
+    write_date(out.data(), date);
+    return out;
 }
 
 std::optional<std::chrono::year_month_day> parse_date(std::string_view s) {
@@ -48,14 +67,32 @@ std::string format_rfc5322(std::chrono::sys_seconds t) {
                        hms.seconds().count());
 }
 
-std::string format_rfc3339(TimePoint t) {
+void write_rfc3339(char* out, TimePoint t) {
     using namespace std::chrono;
     const auto days = floor<std::chrono::days>(t);
-    const year_month_day ymd{days};
+    write_date(out, year_month_day{days});
     const hh_mm_ss hms{t - days};
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", int(ymd.year()),
-                       unsigned(ymd.month()), unsigned(ymd.day()), hms.hours().count(),
-                       hms.minutes().count(), hms.seconds().count(), hms.subseconds().count());
+    out[10] = 'T';
+    put_digits(out + 11, static_cast<unsigned>(hms.hours().count()), 2);
+    out[13] = ':';
+    put_digits(out + 14, static_cast<unsigned>(hms.minutes().count()), 2);
+    out[16] = ':';
+    put_digits(out + 17, static_cast<unsigned>(hms.seconds().count()), 2);
+    out[19] = '.';
+    put_digits(out + 20, static_cast<unsigned>(hms.subseconds().count()), 3);
+    out[23] = 'Z';
+}
+
+void append_rfc3339(std::string& out, TimePoint t) {
+    const auto at = out.size();
+    out.resize(at + kRfc3339Size);
+    write_rfc3339(out.data() + at, t);
+}
+
+std::string format_rfc3339(TimePoint t) {
+    std::string out;
+    append_rfc3339(out, t);
+    return out;
 }
 
 std::optional<TimePoint> parse_rfc3339(std::string_view s) {

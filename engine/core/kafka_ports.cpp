@@ -19,6 +19,18 @@ kafka::Properties base_properties(const config::Config& cfg) {
 // (too large there: a truncated copy is sent).
 constexpr const char* kProducerMaxBytes = "16777216";
 
+Delivery to_delivery(const kafka::Producer::DeliveryReport& r) {
+    using F = kafka::Producer::DeliveryReport::Failure;
+    Delivery d;
+    if (!r.ok) {
+        d.error = r.error;
+        d.status = r.failure == F::too_large   ? DeliveryStatus::too_large
+                   : r.failure == F::permanent ? DeliveryStatus::refused
+                                               : DeliveryStatus::retriable;
+    }
+    return d;
+}
+
 }  // namespace
 
 kafka::Properties consumer_properties(const config::Config& cfg) {
@@ -96,21 +108,23 @@ KafkaProducer::~KafkaProducer() = default;
 void KafkaProducer::produce(const std::string& topic, std::optional<std::string_view> key,
                             std::optional<std::string_view> value, const kafka::Headers& headers, Done done) {
     auto shared = std::make_shared<Done>(std::move(done));
-    auto cb = [shared](const kafka::Producer::DeliveryReport& r) {
-        using F = kafka::Producer::DeliveryReport::Failure;
-        Delivery d;
-        if (!r.ok) {
-            d.error = r.error;
-            d.status = r.failure == F::too_large   ? DeliveryStatus::too_large
-                       : r.failure == F::permanent ? DeliveryStatus::refused
-                                                   : DeliveryStatus::retriable;
-        }
-        (*shared)(d);
-    };
+    auto cb = [shared](const kafka::Producer::DeliveryReport& r) { (*shared)(to_delivery(r)); };
     if (producer_->produce(topic, -1, key, value, headers, cb)) return;
     boost::asio::post(io_, [w = std::weak_ptr<char>(alive_), shared] {
         if (!w.expired()) (*shared)(Delivery{DeliveryStatus::retriable, "local queue full"});
     });
+}
+
+void KafkaProducer::produce_batch(const std::string& topic, std::span<const Record> records,
+                                  const kafka::Headers& headers, Done done) {
+    if (records.empty()) return done(Delivery{});
+    std::vector<kafka::Producer::Record> rs;
+    rs.reserve(records.size());
+    for (const auto& r : records) rs.push_back({r.key, r.value});
+    producer_->produce_batch(topic, rs, headers,
+                             [done = std::move(done)](const kafka::Producer::DeliveryReport& r, std::size_t) {
+                                 done(to_delivery(r));
+                             });
 }
 
 void KafkaProducer::flush(std::chrono::milliseconds timeout) {

@@ -36,6 +36,8 @@ public:
     ~KafkaProducer() override;
     void produce(const std::string& topic, std::optional<std::string_view> key,
                  std::optional<std::string_view> value, const kafka::Headers& headers, Done done) override;
+    void produce_batch(const std::string& topic, std::span<const Record> records, const kafka::Headers& headers,
+                       Done done) override;
     void flush(std::chrono::milliseconds timeout) override;
 
 private:

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,15 @@ public:
     virtual void produce(const std::string& topic, std::optional<std::string_view> key,
                          std::optional<std::string_view> value, const kafka::Headers& headers,
                          Done done) = 0;
+    // Many messages to one topic, one `done` for all: the first failure, or ok once every
+    // message was delivered. It runs exactly once, later (at once for an empty batch). The
+    // views need only live during the call. This default produces them one by one; adapters
+    // batch.
+    struct Record {
+        std::string_view key, value;
+    };
+    virtual void produce_batch(const std::string& topic, std::span<const Record> records,
+                               const kafka::Headers& headers, Done done);
     // Shutdown only: blocks until delivered or the timeout passed.
     virtual void flush(std::chrono::milliseconds timeout) = 0;
 };

@@ -36,37 +36,26 @@ void Relay::relay(std::int32_t p) {
 }
 
 void Relay::publish(std::int32_t p, std::shared_ptr<std::vector<scheduler::OutboxEntry>> entries) {
-    struct State {
-        std::size_t remaining = 0;
-        std::size_t outcomes = 0;
-        std::optional<std::string> error;
-    };
-    auto st = std::make_shared<State>();
-    for (const auto& e : *entries) st->remaining += e.outcomes.size();
-    st->outcomes = st->remaining;
-    auto all_acked = [this, p, entries, st] {
-        if (st->error) return failed(p, "publishing outcomes", *st->error);
-        ctx_.stats.outcomes_relayed += st->outcomes;
+    std::size_t outcomes = 0;
+    for (const auto& e : *entries) outcomes += e.outcomes.size();
+    auto all_acked = [this, p, entries, outcomes](const Delivery& d) {
+        if (d.status != DeliveryStatus::ok) return failed(p, "publishing outcomes", d.error);
+        ctx_.stats.outcomes_relayed += outcomes;
         std::vector<std::string> ids;
         ids.reserve(entries->size());
         for (const auto& x : *entries) ids.push_back(x.id);
         const bool full = entries->size() >= static_cast<std::size_t>(ctx_.opts.outbox_batch);
-        ctx_.deps.store.delete_outbox(p, std::move(ids), ctx_.guard([this, p, full](Result<void> d) {
-            if (!d) return failed(p, "deleting relayed outbox entries", d.error().message);
+        ctx_.deps.store.delete_outbox(p, std::move(ids), ctx_.guard([this, p, full](Result<void> r) {
+            if (!r) return failed(p, "deleting relayed outbox entries", r.error().message);
             done(p, full);
         }));
     };
-    if (st->remaining == 0) return all_acked();
-    for (const auto& e : *entries) {
-        for (const auto& o : e.outcomes) {
-            ctx_.deps.producer.produce(ctx_.cfg.kafka.outcomes_topic, std::string_view(o.key),
-                                       std::string_view(o.value), {},
-                                       ctx_.guard([st, all_acked](const Delivery& d) {
-                                           if (d.status != DeliveryStatus::ok && !st->error) st->error = d.error;
-                                           if (--st->remaining == 0) all_acked();
-                                       }));
-        }
-    }
+    if (outcomes == 0) return all_acked(Delivery{});
+    std::vector<Producer::Record> records;
+    records.reserve(outcomes);
+    for (const auto& e : *entries)
+        for (const auto& o : e.outcomes) records.push_back({o.key, o.value});
+    ctx_.deps.producer.produce_batch(ctx_.cfg.kafka.outcomes_topic, records, {}, ctx_.guard(std::move(all_acked)));
 }
 
 void Relay::failed(std::int32_t p, std::string_view what, std::string_view error) {

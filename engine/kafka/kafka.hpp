@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -106,6 +107,16 @@ public:
     bool produce(const std::string& topic, std::int32_t partition,
                  std::optional<std::string_view> key, std::optional<std::string_view> value,
                  const Headers& headers, DeliveryCallback cb);
+    // Many messages to one topic (partitioned by key) with one callback: it runs once, on the
+    // io_context thread, after every message was acknowledged or finally failed (never inside
+    // this call), with the first failure (or ok) and how many failed. Messages the local queue
+    // could not take count as failed (retriable). One allocation per batch, not per message.
+    struct Record {
+        std::optional<std::string_view> key, value;
+    };
+    using BatchCallback = std::function<void(const DeliveryReport& first_failure, std::size_t failed)>;
+    void produce_batch(const std::string& topic, std::span<const Record> records, const Headers& headers,
+                       BatchCallback cb);
     std::size_t in_flight() const;
     // Blocks until every queued message is delivered or the timeout passes (shutdown only).
     bool flush(std::chrono::milliseconds timeout);

@@ -4,9 +4,11 @@
 
 #include <boost/asio/post.hpp>
 
+#include <array>
 #include <atomic>
 #include <exception>
 #include <stdexcept>
+#include <vector>
 
 namespace rappel::kafka {
 
@@ -49,6 +51,86 @@ void deliver(const Producer::DeliveryCallback& cb, const Producer::DeliveryRepor
         log::error("kafka", "delivery callback threw");
     }
 }
+
+// What a message's opaque points to: one callback per message, or a batch's shared count.
+struct Ticket {
+    virtual ~Ticket() = default;
+    // Frees the ticket when it has no message left; `report` is ignored while destroying.
+    virtual void delivered(const Producer::DeliveryReport& report, bool destroying) = 0;
+};
+
+struct SingleTicket final : Ticket {
+    explicit SingleTicket(Producer::DeliveryCallback c) : cb(std::move(c)) {}
+    void delivered(const Producer::DeliveryReport& report, bool destroying) override {
+        std::unique_ptr<SingleTicket> self(this);
+        if (!destroying) deliver(cb, report);
+    }
+    Producer::DeliveryCallback cb;
+};
+
+struct BatchTicket final : Ticket {
+    BatchTicket(std::size_t n, Producer::BatchCallback c) : remaining(n), cb(std::move(c)) { first.ok = true; }
+    // Also used for the messages the local queue refused.
+    void delivered(const Producer::DeliveryReport& report, bool destroying) override {
+        if (!report.ok && failed++ == 0) first = report;
+        if (--remaining > 0) return;
+        std::unique_ptr<BatchTicket> self(this);
+        if (destroying || !cb) return;
+        try {
+            cb(first, failed);
+        } catch (const std::exception& e) {
+            log::error("kafka", "delivery callback threw: {}", e.what());
+        } catch (...) {
+            log::error("kafka", "delivery callback threw");
+        }
+    }
+    std::size_t remaining;
+    std::size_t failed = 0;
+    Producer::DeliveryReport first;
+    Producer::BatchCallback cb;
+};
+
+// The argument list of one rd_kafka_produceva call, on the stack for up to 8 headers.
+class ProduceArgs {
+public:
+    ProduceArgs(const std::string& topic, std::int32_t partition, std::optional<std::string_view> key,
+                std::optional<std::string_view> value, const Headers& headers, void* opaque) {
+        if (headers.size() + 7 > fixed_.size()) heap_.reserve(headers.size() + 7);
+        add(RD_KAFKA_VTYPE_TOPIC).u.cstr = topic.c_str();
+        add(RD_KAFKA_VTYPE_PARTITION).u.i32 = partition < 0 ? RD_KAFKA_PARTITION_UA : partition;
+        add(RD_KAFKA_VTYPE_MSGFLAGS).u.i = RD_KAFKA_MSG_F_COPY;
+        if (key) {
+            auto& v = add(RD_KAFKA_VTYPE_KEY);
+            v.u.mem.ptr = mem_ptr(*key);
+            v.u.mem.size = key->size();
+        }
+        if (value) {
+            auto& v = add(RD_KAFKA_VTYPE_VALUE);
+            v.u.mem.ptr = mem_ptr(*value);
+            v.u.mem.size = value->size();
+        }
+        for (const auto& [name, val] : headers) {
+            auto& v = add(RD_KAFKA_VTYPE_HEADER);
+            v.u.header.name = name.c_str();
+            v.u.header.val = val.data();
+            v.u.header.size = static_cast<ssize_t>(val.size());
+        }
+        add(RD_KAFKA_VTYPE_OPAQUE).u.ptr = opaque;
+    }
+    rd_kafka_vu_t* data() { return heap_.empty() ? fixed_.data() : heap_.data(); }
+    std::size_t size() const { return n_; }
+
+private:
+    rd_kafka_vu_t& add(rd_kafka_vtype_t type) {
+        rd_kafka_vu_t& v = heap_.capacity() > 0 ? heap_.emplace_back() : fixed_[n_];
+        ++n_;
+        v.vtype = type;
+        return v;
+    }
+    std::array<rd_kafka_vu_t, 15> fixed_{};
+    std::vector<rd_kafka_vu_t> heap_;
+    std::size_t n_ = 0;
+};
 
 }  // namespace
 
@@ -126,9 +208,9 @@ void Producer::Impl::serve() {
 
 void Producer::Impl::dr_cb(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     auto* self = static_cast<Impl*>(opaque);
-    std::unique_ptr<DeliveryCallback> cb(static_cast<DeliveryCallback*>(m->_private));
+    auto* ticket = static_cast<Ticket*>(m->_private);
     self->in_flight.fetch_sub(1);
-    if (self->destroying || !cb) return;
+    if (!ticket) return;
     DeliveryReport report;
     report.ok = m->err == RD_KAFKA_RESP_ERR_NO_ERROR;
     if (!report.ok) {
@@ -138,7 +220,7 @@ void Producer::Impl::dr_cb(rd_kafka_t*, const rd_kafka_message_t* m, void* opaqu
     }
     report.partition = m->partition;
     report.offset = m->offset;
-    deliver(*cb, report);
+    ticket->delivered(report, self->destroying);
 }
 
 void Producer::Impl::error_cb(rd_kafka_t* rk, int err, const char* reason, void*) {
@@ -159,36 +241,9 @@ Producer::~Producer() = default;
 
 bool Producer::produce(const std::string& topic, std::int32_t partition, std::optional<std::string_view> key,
                        std::optional<std::string_view> value, const Headers& headers, DeliveryCallback cb) {
-    auto owned = std::make_unique<DeliveryCallback>(std::move(cb));
-    std::vector<rd_kafka_vu_t> vus;
-    vus.reserve(6 + headers.size());
-    auto add = [&vus](rd_kafka_vtype_t type) -> rd_kafka_vu_t& {
-        rd_kafka_vu_t& v = vus.emplace_back();
-        v.vtype = type;
-        return v;
-    };
-    add(RD_KAFKA_VTYPE_TOPIC).u.cstr = topic.c_str();
-    add(RD_KAFKA_VTYPE_PARTITION).u.i32 = partition < 0 ? RD_KAFKA_PARTITION_UA : partition;
-    add(RD_KAFKA_VTYPE_MSGFLAGS).u.i = RD_KAFKA_MSG_F_COPY;
-    if (key) {
-        auto& v = add(RD_KAFKA_VTYPE_KEY);
-        v.u.mem.ptr = mem_ptr(*key);
-        v.u.mem.size = key->size();
-    }
-    if (value) {
-        auto& v = add(RD_KAFKA_VTYPE_VALUE);
-        v.u.mem.ptr = mem_ptr(*value);
-        v.u.mem.size = value->size();
-    }
-    for (const auto& [name, val] : headers) {
-        auto& v = add(RD_KAFKA_VTYPE_HEADER);
-        v.u.header.name = name.c_str();
-        v.u.header.val = val.data();
-        v.u.header.size = static_cast<ssize_t>(val.size());
-    }
-    add(RD_KAFKA_VTYPE_OPAQUE).u.ptr = owned.get();
-
-    rd_kafka_error_t* error = rd_kafka_produceva(impl_->rk, vus.data(), vus.size());
+    auto owned = std::make_unique<SingleTicket>(std::move(cb));
+    ProduceArgs args(topic, partition, key, value, headers, static_cast<Ticket*>(owned.get()));
+    rd_kafka_error_t* error = rd_kafka_produceva(impl_->rk, args.data(), args.size());
     if (!error) {
         // Delivery reports are served on this thread, so counting after the call is safe.
         impl_->in_flight.fetch_add(1);
@@ -202,7 +257,7 @@ bool Producer::produce(const std::string& topic, std::int32_t partition, std::op
 
     // Rejected outright (unknown topic or partition, message too large, fatal error...):
     // report it like a failed delivery, on the loop rather than re-entrantly.
-    std::shared_ptr<DeliveryCallback> shared(std::move(owned));
+    std::shared_ptr<SingleTicket> shared(std::move(owned));
     std::weak_ptr<char> w = impl_->alive;
     boost::asio::post(impl_->io, [w, shared, code, what = std::move(what)] {
         if (w.expired()) return;
@@ -210,9 +265,42 @@ bool Producer::produce(const std::string& topic, std::int32_t partition, std::op
         report.error = what;
         report.code = static_cast<int>(code);
         report.failure = classify(code);
-        deliver(*shared, report);
+        deliver(shared->cb, report);
     });
     return true;
+}
+
+void Producer::produce_batch(const std::string& topic, std::span<const Record> records, const Headers& headers,
+                             BatchCallback cb) {
+    // One extra count, released below, so no delivery report can complete the batch while
+    // it is still being queued.
+    auto* ticket = new BatchTicket(records.size() + 1, std::move(cb));
+    DeliveryReport refused;  // the first message librdkafka would not take, if any
+    std::size_t not_queued = 0;
+    for (const auto& r : records) {
+        ProduceArgs args(topic, -1, r.key, r.value, headers, static_cast<Ticket*>(ticket));
+        rd_kafka_error_t* error = rd_kafka_produceva(impl_->rk, args.data(), args.size());
+        if (!error) {
+            impl_->in_flight.fetch_add(1);
+            continue;
+        }
+        const auto code = rd_kafka_error_code(error);
+        if (not_queued++ == 0) {
+            refused.error = code == RD_KAFKA_RESP_ERR__QUEUE_FULL ? "local queue full" : rd_kafka_error_string(error);
+            refused.code = static_cast<int>(code);
+            refused.failure = code == RD_KAFKA_RESP_ERR__QUEUE_FULL ? DeliveryReport::Failure::retriable : classify(code);
+        }
+        rd_kafka_error_destroy(error);
+    }
+    // The refused messages and the extra count are settled on the loop, never re-entrantly.
+    std::weak_ptr<char> w = impl_->alive;
+    boost::asio::post(impl_->io, [this, w, ticket, refused, not_queued] {
+        const bool gone = w.expired();
+        for (std::size_t i = 0; i < not_queued; ++i) ticket->delivered(refused, gone || impl_->destroying);
+        DeliveryReport ok;
+        ok.ok = true;
+        ticket->delivered(ok, gone || impl_->destroying);
+    });
 }
 
 std::size_t Producer::in_flight() const {

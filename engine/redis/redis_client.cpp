@@ -12,6 +12,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <optional>
@@ -46,6 +49,42 @@ double seconds_since(SteadyClock::time_point t) {
 
 // hiredis's formatted EVALSHA "*<argc>\r\n$7\r\nEVALSHA\r\n$40\r\n<sha1>\r\n<numkeys, keys,
 // args>" rewritten as EVAL with the body in place of the sha1 (the NOSCRIPT retry).
+// RESP "*argc\r\n" + "$len\r\n<arg>\r\n" per argument, in one malloc'd buffer (freed with
+// redisFreeCommand, like hiredis's own). hiredis's redisFormatCommandArgv does the same with
+// two sprintf calls per argument, a measurable share of a batched store call's CPU.
+int format_command(char** out, std::size_t argc, const char* const* argv, const std::size_t* lens) {
+    auto digits = [](std::size_t v) {
+        int n = 1;
+        while (v >= 10) {
+            v /= 10;
+            ++n;
+        }
+        return static_cast<std::size_t>(n);
+    };
+    std::size_t total = 1 + digits(argc) + 2;
+    for (std::size_t i = 0; i < argc; ++i) total += 1 + digits(lens[i]) + 2 + lens[i] + 2;
+    char* buf = static_cast<char*>(std::malloc(total + 1));
+    if (!buf) return -1;
+    char* p = buf;
+    auto number = [&p](char tag, std::size_t v) {
+        *p++ = tag;
+        p = std::to_chars(p, p + 20, v).ptr;
+        *p++ = '\r';
+        *p++ = '\n';
+    };
+    number('*', argc);
+    for (std::size_t i = 0; i < argc; ++i) {
+        number('$', lens[i]);
+        if (lens[i] > 0) std::memcpy(p, argv[i], lens[i]);
+        p += lens[i];
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+    *p = '\0';
+    *out = buf;
+    return static_cast<int>(p - buf);
+}
+
 std::optional<std::string> evalsha_to_eval(std::string_view evalsha, const std::string& body) {
     const auto argc_end = evalsha.find("\r\n");
     constexpr std::string_view kHead = "$7\r\nEVALSHA\r\n$40\r\n";
@@ -492,7 +531,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
             return;
         }
         char* cmd = nullptr;
-        const int len = redisFormatCommandArgv(&cmd, static_cast<int>(argc), argv, lens);
+        const int len = format_command(&cmd, argc, argv, lens);
         if (len < 0 || !cmd) {
             post_error(std::move(p->cb), "redis: out of memory");
             return;
@@ -574,8 +613,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
         for (const auto& k : keys) add(k);
         for (const auto& a : args) add(a);
         char* cmd = nullptr;
-        const int len = redisFormatCommandArgv(&cmd, static_cast<int>(argc), argv.data(),
-                                               lens.data());
+        const int len = format_command(&cmd, argc, argv.data(), lens.data());
         if (len < 0 || !cmd) {
             post_error(std::move(p->cb), "redis: out of memory");
             return;

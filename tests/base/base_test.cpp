@@ -18,6 +18,24 @@ BOOST_AUTO_TEST_CASE(rfc3339_round_trips_and_normalises_offsets) {
     BOOST_CHECK_EQUAL(format_rfc3339(*parse_rfc3339("2027-02-28T23:59:59.123456+00:30")), "2027-02-28T23:29:59.123Z");
 }
 
+BOOST_AUTO_TEST_CASE(rfc3339_written_in_place_matches_every_field) {
+    using namespace std::chrono;
+    // Before the epoch, the last millisecond of a leap day, and a year's first instant.
+    const TimePoint pre = sys_days{year{1969} / 12 / 31} + hours{23} + minutes{59} + seconds{58} + milliseconds{7};
+    BOOST_CHECK_EQUAL(format_rfc3339(pre), "1969-12-31T23:59:58.007Z");
+    const TimePoint leap = sys_days{year{2028} / 2 / 29} + hours{23} + minutes{59} + seconds{59} + milliseconds{999};
+    BOOST_CHECK_EQUAL(format_rfc3339(leap), "2028-02-29T23:59:59.999Z");
+    std::string out = "at=";
+    append_rfc3339(out, sys_days{year{2031} / 1 / 1});
+    BOOST_CHECK_EQUAL(out, "at=2031-01-01T00:00:00.000Z");
+    BOOST_CHECK_EQUAL(format_date(year{987} / 6 / 5), "0987-06-05");
+    BOOST_CHECK_EQUAL(format_date(year{12345} / 1 / 2), "9999-01-02");  // clamped, as documented
+    for (long ms : {0L, 1L, 86'399'999L, 1'795'000'123'456L}) {
+        const TimePoint t{milliseconds{ms}};
+        BOOST_CHECK(parse_rfc3339(format_rfc3339(t)) == t);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(rfc3339_rejects_what_is_not_a_timestamp) {
     for (const char* bad : {"", "2026-11-20", "2026-11-20T15:04:05", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
                             "2026-11-20T24:00:00Z", "2026-11-20T15:04:05.Z", "2026-11-20T15:04:05+0500",

@@ -169,6 +169,94 @@ BOOST_AUTO_TEST_CASE(destroying_with_messages_in_flight_drops_their_callbacks) {
     BOOST_CHECK_EQUAL(fired, 0);
 }
 
+BOOST_AUTO_TEST_CASE(batch_is_delivered_with_one_callback_after_the_last_message) {
+    MockKafka mock;
+    mock.create_topic("b", 4);
+    boost::asio::io_context io;
+    Producer producer(io, producer_props(mock));
+    constexpr int n = 300;
+    std::vector<std::string> keys, values;
+    for (int i = 0; i < n; ++i) {
+        keys.push_back("key-" + std::to_string(i % 13));
+        values.push_back("value-" + std::to_string(i));
+    }
+    std::vector<Producer::Record> records;
+    for (int i = 0; i < n; ++i) records.push_back({keys[static_cast<std::size_t>(i)], values[static_cast<std::size_t>(i)]});
+    int calls = 0;
+    std::size_t failed = 99;
+    bool ok = false;
+    producer.produce_batch("b", records, {{"rappel-partition", "3"}},
+                           [&](const Producer::DeliveryReport& r, std::size_t f) {
+                               ++calls;
+                               ok = r.ok;
+                               failed = f;
+                           });
+    BOOST_CHECK_EQUAL(calls, 0);  // never inside the call
+    BOOST_REQUIRE(drive_until(
+        io, [&] { return calls > 0; }, 20s));
+    BOOST_CHECK_EQUAL(calls, 1);
+    BOOST_CHECK(ok);
+    BOOST_CHECK_EQUAL(failed, 0u);
+    BOOST_CHECK_EQUAL(producer.in_flight(), 0u);  // every message acknowledged before the callback
+
+    TestConsumer reader(mock.bootstrap(), "b");
+    auto got = reader.poll_until([&](const auto& all) { return all.size() >= n; }, 20s);
+    BOOST_REQUIRE_EQUAL(got.size(), static_cast<std::size_t>(n));
+    std::set<std::string> seen;
+    for (const auto& m : got) {
+        seen.insert(m.value.value_or(""));
+        BOOST_CHECK(m.headers == (Headers{{"rappel-partition", "3"}}));
+    }
+    BOOST_CHECK_EQUAL(seen.size(), static_cast<std::size_t>(n));
+}
+
+BOOST_AUTO_TEST_CASE(batch_with_messages_the_producer_refuses_fails_once_and_counts_them) {
+    MockKafka mock;
+    mock.create_topic("small", 1);
+    boost::asio::io_context io;
+    auto props = producer_props(mock);
+    props["message.max.bytes"] = "1000";
+    Producer producer(io, props);
+    const std::string big(2000, 'x');
+    const std::vector<Producer::Record> records{{"a", big}, {"b", "fits"}, {"c", big}};
+    int calls = 0;
+    std::size_t failed = 0;
+    Producer::DeliveryReport first;
+    first.ok = true;
+    producer.produce_batch("small", records, {}, [&](const Producer::DeliveryReport& r, std::size_t f) {
+        ++calls;
+        first = r;
+        failed = f;
+    });
+    BOOST_CHECK_EQUAL(calls, 0);
+    BOOST_REQUIRE(drive_until(
+        io, [&] { return calls > 0; }, 15s));
+    BOOST_CHECK_EQUAL(calls, 1);
+    BOOST_CHECK(!first.ok);
+    BOOST_CHECK(first.failure == Producer::DeliveryReport::Failure::too_large);
+    BOOST_CHECK_EQUAL(failed, 2u);
+    // The message that fitted was still delivered.
+    TestConsumer reader(mock.bootstrap(), "small");
+    auto got = reader.poll_until([](const auto& all) { return !all.empty(); }, 10s);
+    BOOST_REQUIRE_EQUAL(got.size(), 1u);
+    BOOST_CHECK(got[0].value == std::optional<std::string>("fits"));
+}
+
+BOOST_AUTO_TEST_CASE(destroying_with_a_batch_in_flight_drops_its_callback) {
+    MockKafka mock;
+    mock.create_topic("d", 1);
+    boost::asio::io_context io;
+    int fired = 0;
+    {
+        Producer producer(io, producer_props(mock));
+        const std::vector<Producer::Record> records(20, Producer::Record{std::nullopt, "v"});
+        producer.produce_batch("d", records, {}, [&fired](const Producer::DeliveryReport&, std::size_t) { ++fired; });
+    }
+    io.restart();
+    io.poll();
+    BOOST_CHECK_EQUAL(fired, 0);
+}
+
 BOOST_AUTO_TEST_CASE(bad_property_throws_with_its_name) {
     boost::asio::io_context io;
     try {
