@@ -12,3 +12,11 @@ find_package(OpenSSL REQUIRED)
 find_package(ICU REQUIRED COMPONENTS uc i18n)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+
+# rappeld allocates and frees many small objects per event in batches; glibc's allocator
+# spends much of that time consolidating its bins (docs/performance.md). Sanitizer builds keep
+# the system allocator, which ASan replaces.
+option(RAPPEL_JEMALLOC "Link rappeld with jemalloc" ON)
+if(RAPPEL_JEMALLOC AND NOT RAPPEL_SANITIZE)
+  pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)
+endif()

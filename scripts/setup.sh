@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev libboost-test-dev libboost-program-options-dev
-  librdkafka-dev libhiredis-dev libcurl4-openssl-dev libssl-dev
+  librdkafka-dev libhiredis-dev libcurl4-openssl-dev libssl-dev libjemalloc-dev
   libfmt-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev
   libicu-dev libhowardhinnant-date-dev tzdata
   redis-server redis-tools python3 python3-aiosmtpd nginx-light
