@@ -12,7 +12,7 @@
 namespace rappel::scheduler {
 namespace {
 
-constexpr std::uint8_t kFormat = 2;
+constexpr std::uint8_t kFormat = 3;  // 3: the payload ends with the holder's zone
 constexpr std::uint8_t kHasPayload = 1;
 constexpr std::uint8_t kClaimed = 1;
 constexpr std::uint8_t kSuperseded = 2;
@@ -231,6 +231,25 @@ std::optional<std::int64_t> LicenceRecord::next_instant() const {
     return best;
 }
 
+LaneInstants lane_instants(const LicenceRecord& r, const WindowBook* book) {
+    LaneInstants lanes;
+    for (const auto& e : r.entries) {
+        const auto lane = static_cast<std::size_t>(book != nullptr ? book->priority(r.program, e.stage)
+                                                                   : config::Priority::normal);
+        if (!lanes[lane] || e.due_at() < *lanes[lane]) lanes[lane] = e.due_at();
+    }
+    return lanes;
+}
+
+TimePoint allowed_at(const LicenceRecord& rec, const Entry& e, const DecisionContext& ctx, TimePoint t) {
+    if (ctx.windows == nullptr) return t;
+    const config::ProgramConfig* program = ctx.windows->program(rec.program);
+    const config::SendWindow* w = program != nullptr ? program->window(e.channel) : nullptr;
+    if (w == nullptr) return t;
+    const date::time_zone* zone = ctx.windows->zone(rec.payload ? std::string_view(rec.payload->time_zone) : "");
+    return next_opening(*w, program->closures, zone, t);
+}
+
 std::string revision_bytes(std::uint64_t rev) {
     if (rev == 0) return {};
     std::string out;
@@ -262,6 +281,7 @@ std::string encode_record(const LicenceRecord& r) {
             w.str(k);
             w.str(v);
         }
+        w.str(p.time_zone);
     }
     w.varint(r.entries.size());
     for (const auto& e : r.entries) {
@@ -315,6 +335,7 @@ Result<LicenceRecord> decode_record(std::string_view bytes) {
             auto v = in.str();
             p.data.emplace_back(std::move(k), std::move(v));
         }
+        p.time_zone = in.str();
         r.payload = std::move(p);
     }
     const std::uint64_t n = in.varint();
@@ -497,6 +518,7 @@ ApplyCounts apply_event(LicenceRecord& rec, const IngestItem& item, const Decisi
             p.voice = ev.holder.voice;
             p.email = ev.holder.email;
             p.data = ev.data;
+            p.time_zone = ev.holder.time_zone;
             rec.payload = std::move(p);
         }
     }
@@ -506,7 +528,8 @@ ApplyCounts apply_event(LicenceRecord& rec, const IngestItem& item, const Decisi
 
 int claim_entries(LicenceRecord& rec, std::string_view licence_hash, const DecisionContext& ctx,
                   Millis lease, ClaimToken token, const std::function<bool(const ReminderRef&)>& skip,
-                  int budget, std::vector<ClaimedReminder>& items, std::vector<PendingOutcome>& out, bool& cut) {
+                  int budget, std::vector<ClaimedReminder>& items, std::vector<PendingOutcome>& out, bool& cut,
+                  int* moved) {
     const std::int64_t now = to_unix_ms(ctx.now);
     int claimed = 0;
     for (std::size_t i = 0; i < rec.entries.size();) {
@@ -531,6 +554,17 @@ int claim_entries(LicenceRecord& rec, std::string_view licence_hash, const Decis
         }
         if (now > e.expires_at) {
             end_entry(rec, i, "expired", "late", DoneStatus::expired, ctx, out);
+            continue;
+        }
+        // First attempts, retries, catch-ups and backlogs alike: not outside the window.
+        if (const TimePoint open = allowed_at(rec, e, ctx, ctx.now); open != ctx.now) {
+            if (open == TimePoint::max() || to_unix_ms(open) > e.expires_at) {
+                end_entry(rec, i, "expired", "window closed until expiry", DoneStatus::expired, ctx, out);
+                continue;
+            }
+            e.fire_at = to_unix_ms(open);
+            if (moved != nullptr) ++*moved;
+            ++i;
             continue;
         }
         if (claimed >= budget) {
@@ -586,15 +620,17 @@ RecordStatus record_attempt(LicenceRecord& rec, const AttemptRecord& a, const De
             end_entry(rec, i, "failed", "retries exhausted: " + a.reason, DoneStatus::failed, ctx, out,
                       a.provider);
             status = RecordStatus::failed;
-        } else if (to_unix_ms(a.next_attempt) > it->expires_at) {
+        } else if (const TimePoint next = allowed_at(rec, *it, ctx, a.next_attempt);
+                   next == TimePoint::max() || to_unix_ms(next) > it->expires_at) {
             end_entry(rec, i, "expired", "retry after expiry: " + a.reason, DoneStatus::expired, ctx, out,
                       a.provider);
             status = RecordStatus::expired;
         } else {
+            // A retry that would come outside the window waits for its next opening.
             it->claimed = false;
             it->token = 0;
             it->lease_until = 0;
-            it->fire_at = to_unix_ms(a.next_attempt);
+            it->fire_at = to_unix_ms(next);
         }
         break;
     }

@@ -3,6 +3,7 @@
 #include "scheduler/holidays.hpp"
 
 #include <algorithm>
+#include <exception>
 #include <string>
 
 namespace rappel::scheduler {
@@ -105,6 +106,29 @@ year_month_day shift_day(const config::SendWindow& w, Days closures, year_month_
     }
     if (auto p = search(-1)) return *p;
     return d;
+}
+
+WindowBook::WindowBook(const std::map<std::string, config::ProgramConfig>& programs,
+                       const std::string& default_zone)
+    : programs_(programs.begin(), programs.end()), default_zone_(date::locate_zone(default_zone)) {}
+
+const config::ProgramConfig* WindowBook::program(std::string_view id) const {
+    auto it = programs_.find(id);
+    return it == programs_.end() ? nullptr : &it->second;
+}
+
+const date::time_zone* WindowBook::zone(std::string_view holder_zone) const {
+    if (holder_zone.empty()) return default_zone_;
+    try {
+        return date::locate_zone(holder_zone);
+    } catch (const std::exception&) {
+        return default_zone_;
+    }
+}
+
+config::Priority WindowBook::priority(std::string_view program, std::string_view stage) const {
+    const config::ProgramConfig* p = this->program(program);
+    return p == nullptr ? config::Priority::normal : p->priority_of(stage);
 }
 
 }  // namespace rappel::scheduler

@@ -10,8 +10,13 @@
 
 #include <date/tz.h>
 
+#include <array>
 #include <chrono>
+#include <map>
+#include <optional>
 #include <span>
+#include <string>
+#include <string_view>
 
 namespace rappel::scheduler {
 
@@ -43,5 +48,23 @@ std::chrono::year_month_day shift_day(const config::SendWindow& w, Days closures
 
 // Why a day is skipped, for reports: "weekend", "holiday: Canada Day", "closure"; "" if not.
 std::string skip_reason(const config::SendWindow& w, Days closures, std::chrono::year_month_day d);
+
+// What the store's claim and retry decisions need of the configuration: each program's
+// windows, closures and priorities, and the zone of holders that gave none. Read-only after
+// construction, shared by every store call.
+class WindowBook {
+public:
+    WindowBook(const std::map<std::string, config::ProgramConfig>& programs, const std::string& default_zone);
+
+    const config::ProgramConfig* program(std::string_view id) const;
+    // The holder's zone, else the default one (an unknown name is the default too: the
+    // event validator accepts only known zones).
+    const date::time_zone* zone(std::string_view holder_zone) const;
+    config::Priority priority(std::string_view program, std::string_view stage) const;
+
+private:
+    std::map<std::string, config::ProgramConfig, std::less<>> programs_;
+    const date::time_zone* default_zone_;
+};
 
 }  // namespace rappel::scheduler

@@ -30,6 +30,7 @@ IngestItem due_item(std::int64_t version, std::vector<std::string> stages) {
     it.event.holder.language = Language::fr;
     it.event.holder.sms = "+16135550142";
     it.event.holder.email = "g.cote@example.ca";
+    it.event.holder.time_zone = "America/Winnipeg";
     it.event.data = {{"renewal_url", "https://www.ontario.ca/renew"}, {"fee", "90"}};
     it.key = outcome_key(it.event);
     int h = 0;
@@ -73,6 +74,7 @@ BOOST_AUTO_TEST_CASE(a_record_round_trips_every_field) {
     BOOST_CHECK_EQUAL(b.payload->email, "g.cote@example.ca");
     BOOST_CHECK(b.payload->language == Language::fr);
     BOOST_CHECK_EQUAL(b.payload->data.size(), 2u);
+    BOOST_CHECK_EQUAL(b.payload->time_zone, "America/Winnipeg");
     BOOST_CHECK_EQUAL(b.entries.size(), 4u);
     BOOST_CHECK_EQUAL(b.entries[1].token, 0xfeedfacecafebeefULL);
     BOOST_CHECK_EQUAL(b.entries[1].attempt, 2);
