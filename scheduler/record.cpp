@@ -103,6 +103,28 @@ private:
     bool ok_ = true;
 };
 
+// Holder zones as one byte when common (the records are held in Redis memory): an index into
+// this table, or 0xff and the name. Append only: stored records refer to these indexes.
+constexpr std::string_view kZones[] = {"", "America/Toronto", "America/Winnipeg", "America/Thunder_Bay",
+                                       "America/Atikokan", "America/Rainy_River", "America/Nipigon",
+                                       "America/Halifax", "America/Vancouver", "America/Edmonton",
+                                       "America/Regina", "America/St_Johns", "America/Montreal"};
+constexpr std::uint8_t kZoneByName = 0xff;
+
+void write_zone(Writer& w, std::string_view zone) {
+    for (std::size_t i = 0; i < std::size(kZones); ++i) {
+        if (kZones[i] == zone) return w.u8(static_cast<std::uint8_t>(i));
+    }
+    w.u8(kZoneByName);
+    w.str(zone);
+}
+
+std::string read_zone(Reader& in) {
+    const std::uint8_t code = in.u8();
+    if (code == kZoneByName) return in.str();
+    return code < std::size(kZones) ? std::string(kZones[code]) : std::string();
+}
+
 std::int32_t days_of(std::chrono::year_month_day d) {
     return static_cast<std::int32_t>(std::chrono::sys_days{d}.time_since_epoch().count());
 }
@@ -281,7 +303,7 @@ std::string encode_record(const LicenceRecord& r) {
             w.str(k);
             w.str(v);
         }
-        w.str(p.time_zone);
+        write_zone(w, p.time_zone);
     }
     w.varint(r.entries.size());
     for (const auto& e : r.entries) {
@@ -335,7 +357,7 @@ Result<LicenceRecord> decode_record(std::string_view bytes) {
             auto v = in.str();
             p.data.emplace_back(std::move(k), std::move(v));
         }
-        p.time_zone = in.str();
+        p.time_zone = read_zone(in);
         r.payload = std::move(p);
     }
     const std::uint64_t n = in.varint();

@@ -85,6 +85,19 @@ BOOST_AUTO_TEST_CASE(a_record_round_trips_every_field) {
     BOOST_CHECK(revision_bytes(7) == bytes.substr(0, kRevisionBytes));
 }
 
+BOOST_AUTO_TEST_CASE(a_holder_zone_round_trips_by_table_or_by_name) {
+    for (const std::string zone : {"", "America/Toronto", "America/Winnipeg", "Europe/Paris"}) {
+        LicenceRecord rec;
+        std::vector<PendingOutcome> out;
+        auto item = due_item(1, {"30d"});
+        item.event.holder.time_zone = zone;
+        apply_event(rec, item, ctx(), out);
+        auto back = decode_record(encode_record(rec));
+        BOOST_REQUIRE(back.ok());
+        BOOST_CHECK_EQUAL(back.value().payload->time_zone, zone);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(a_pending_licence_of_four_reminders_stays_small) {
     LicenceRecord rec;
     std::vector<PendingOutcome> out;
