@@ -1,5 +1,6 @@
 #include "scheduler/plan.hpp"
 
+#include "engine/base/time_format.hpp"
 #include "scheduler/keys.hpp"
 #include "scheduler/window.hpp"
 
@@ -21,11 +22,6 @@ const date::time_zone* resolve_zone(const std::string& holder_zone, const std::s
         }
     }
     return date::locate_zone(fallback);
-}
-
-std::string ymd_text(std::chrono::year_month_day d) {
-    return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(d.year()), static_cast<unsigned>(d.month()),
-                       static_cast<unsigned>(d.day()));
 }
 
 std::string_view contact_of(const Holder& h, ChannelKind c) {
@@ -89,8 +85,8 @@ Placed place(const config::ProgramConfig& program, const config::StageConfig& st
     const TimePoint at = stage_instant(moved, 0, stage.send_hour, stage.send_minute, zone);
     Placed p{next_opening(*w, program.closures, zone, at), {}};
     if (moved != day)
-        p.moved = fmt::format("moved from {} ({}) to {}", ymd_text(day), skip_reason(*w, program.closures, day),
-                              ymd_text(moved));
+        p.moved = fmt::format("moved from {} ({}) to {}", format_date(day), skip_reason(*w, program.closures, day),
+                              format_date(moved));
     return p;
 }
 
