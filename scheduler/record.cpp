@@ -263,6 +263,15 @@ LaneInstants lane_instants(const LicenceRecord& r, const WindowBook* book) {
     return lanes;
 }
 
+std::int64_t carry_over_at(const LicenceRecord& rec, const Entry& e, TimePoint opening) {
+    // Everything carried over to one opening would share its score and go out in licence
+    // hash order. A few milliseconds per day left until the due date (at most ~1 s) put the
+    // most urgent first within a lane: a stage after the due date, then the closest to it.
+    const std::int32_t due = e.superseded ? e.own_due_days : rec.due_days;
+    const std::int64_t days_left = std::clamp<std::int64_t>(due - day_of(opening), 0, 999);
+    return to_unix_ms(opening) + days_left;
+}
+
 TimePoint allowed_at(const LicenceRecord& rec, const Entry& e, const DecisionContext& ctx, TimePoint t) {
     if (ctx.windows == nullptr) return t;
     const config::ProgramConfig* program = ctx.windows->program(rec.program);
@@ -584,7 +593,7 @@ int claim_entries(LicenceRecord& rec, std::string_view licence_hash, const Decis
                 end_entry(rec, i, "expired", "window closed until expiry", DoneStatus::expired, ctx, out);
                 continue;
             }
-            e.fire_at = to_unix_ms(open);
+            e.fire_at = std::min(carry_over_at(rec, e, open), e.expires_at);
             if (moved != nullptr) ++*moved;
             ++i;
             continue;
@@ -652,7 +661,8 @@ RecordStatus record_attempt(LicenceRecord& rec, const AttemptRecord& a, const De
             it->claimed = false;
             it->token = 0;
             it->lease_until = 0;
-            it->fire_at = to_unix_ms(next);
+            it->fire_at = next == a.next_attempt ? to_unix_ms(next)
+                                                 : std::min(carry_over_at(rec, *it, next), it->expires_at);
         }
         break;
     }

@@ -124,12 +124,17 @@ PendingOutcome invalid_outcome(const IngestItem& item);
 // past their expiry end `expired`; a superseded entry whose lease ran out ends `cancelled`.
 // A due entry outside its channel's send window (ctx.windows) is not claimed and no attempt
 // is charged: it moves to the window's next opening in the holder's zone, or ends `expired`
-// when its expiry comes first; `moved` counts those moved.
+// when its expiry comes first; `moved` counts those moved. Reminders carried over to an
+// opening are ordered most urgent first (closest to the due date; see carry_over_at).
 // Returns how many were claimed; sets `cut` when due entries were left for lack of budget.
 int claim_entries(LicenceRecord& rec, std::string_view licence_hash, const DecisionContext& ctx,
                   Millis lease, ClaimToken token, const std::function<bool(const ReminderRef&)>& skip,
                   int budget, std::vector<ClaimedReminder>& items, std::vector<PendingOutcome>& out,
                   bool& cut, int* moved = nullptr);
+
+// The fire time of an entry carried over to `opening`: the opening plus one millisecond per
+// day left until its due date (0 to 999), so the most urgent go first within a lane.
+std::int64_t carry_over_at(const LicenceRecord& rec, const Entry& e, TimePoint opening);
 
 // When an entry of `rec` may go at or after `t`: t itself, or its window's next opening in
 // the holder's zone (TimePoint::max(): the window never opens). Without ctx.windows, t.

@@ -222,3 +222,47 @@ BOOST_AUTO_TEST_CASE(compact_outcomes_render_as_notification_outcome_json) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(send_windows)
+
+BOOST_AUTO_TEST_CASE(reminders_carried_over_to_an_opening_go_most_urgent_first_without_an_attempt) {
+    config::ProgramConfig p;
+    p.id = "health-card";
+    config::SendWindow sms;
+    sms.weekday_open = 9 * 60;
+    sms.weekday_close = 20 * 60;
+    sms.weekend_open = 9 * 60;
+    sms.weekend_close = 20 * 60;
+    p.windows[ChannelKind::sms] = sms;
+    const WindowBook book({{p.id, p}}, "America/Toronto");
+    // Holders in Winnipeg: both due at 20:00 on Friday 1 January 2027 (02:00Z on the 2nd), as
+    // the window closes.
+    const TimePoint now = kT0 + 26h;
+    DecisionContext c{now, std::chrono::days{400}, &book};
+    auto later = due_item(1, {"30d"});
+    auto sooner = due_item(1, {"30d"});
+    sooner.event.licence_id = "sooner";
+    sooner.event.due_date = std::chrono::year{2027} / 1 / 20;
+    std::vector<PendingOutcome> out;
+    LicenceRecord a, b;
+    for (auto* x : {&later, &sooner}) {
+        x->plan[0].fire_at = now;
+        x->plan[0].expires_at = now + 72h;
+    }
+    apply_event(a, later, ctx(), out);
+    apply_event(b, sooner, ctx(), out);
+    std::vector<ClaimedReminder> items;
+    bool cut = false;
+    int moved = 0;
+    BOOST_CHECK_EQUAL(claim_entries(a, "a", c, 60s, 1, {}, 10, items, out, cut, &moved), 0);
+    BOOST_CHECK_EQUAL(claim_entries(b, "b", c, 60s, 1, {}, 10, items, out, cut, &moved), 0);
+    BOOST_CHECK_EQUAL(moved, 2);
+    BOOST_CHECK_EQUAL(a.entries[0].attempt, 0);
+    // Saturday 2 January 09:00 CST (15:00Z), the sooner first.
+    const std::int64_t opening = to_unix_ms(kT0 + 24h + 15h);
+    BOOST_CHECK_GE(b.entries[0].fire_at, opening);
+    BOOST_CHECK_LT(b.entries[0].fire_at, a.entries[0].fire_at);
+    BOOST_CHECK_LT(a.entries[0].fire_at, opening + 1000);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

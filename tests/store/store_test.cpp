@@ -608,9 +608,10 @@ BOOST_AUTO_TEST_CASE(a_due_reminder_outside_its_window_waits_for_the_next_openin
     auto b = env.claim(utc("2027-01-15T01:00:00Z"), "tok");
     BOOST_CHECK(b.items.empty());
     BOOST_REQUIRE(b.next_due.has_value());
-    BOOST_CHECK_EQUAL(format_rfc3339(*b.next_due), "2027-01-15T14:00:00.000Z");  // Friday 09:00
+    // Friday 09:00, plus 1 ms per day left until the due date (1 March): 45 days.
+    BOOST_CHECK_EQUAL(format_rfc3339(*b.next_due), "2027-01-15T14:00:00.045Z");
     BOOST_CHECK(env.claim(utc("2027-01-15T13:59:00Z"), "tok").items.empty());
-    auto morning = env.claim(utc("2027-01-15T14:00:00Z"), "tok");
+    auto morning = env.claim(utc("2027-01-15T14:00:01Z"), "tok");
     BOOST_REQUIRE_EQUAL(morning.items.size(), 1u);
     BOOST_CHECK_EQUAL(morning.items[0].attempt, 1);
     BOOST_CHECK_EQUAL(morning.items[0].payload.time_zone, "America/Toronto");
@@ -633,9 +634,9 @@ BOOST_AUTO_TEST_CASE(a_retry_storm_at_19h55_resumes_the_next_morning) {
     auto evening = env.claim(t + 10min, "tok2");
     BOOST_CHECK(evening.items.empty());
     BOOST_REQUIRE(evening.next_due.has_value());
-    BOOST_CHECK_EQUAL(format_rfc3339(*evening.next_due), "2027-01-15T14:00:00.000Z");
+    BOOST_CHECK_EQUAL(format_rfc3339(*evening.next_due), "2027-01-15T14:00:00.045Z");
     BOOST_CHECK(env.claim(utc("2027-01-15T12:00:00Z"), "tok3").items.empty());
-    auto morning = env.claim(utc("2027-01-15T14:00:00Z"), "tok4");
+    auto morning = env.claim(utc("2027-01-15T14:00:01Z"), "tok4");
     BOOST_REQUIRE_EQUAL(morning.items.size(), 20u);
     for (const auto& c : morning.items) BOOST_CHECK_EQUAL(c.attempt, 2);
 }
