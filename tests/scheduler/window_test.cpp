@@ -300,3 +300,34 @@ BOOST_AUTO_TEST_CASE(without_windows_nothing_moves) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+#include "scheduler/forecast.hpp"
+
+BOOST_AUTO_TEST_SUITE(forecast)
+
+BOOST_AUTO_TEST_CASE(a_wave_larger_than_the_pipe_carries_bulk_over_first) {
+    const TimePoint from = at("2027-01-14T14:00:00Z"), close = at("2027-01-15T01:00:00Z");  // 09:00-20:00
+    // 11 h at 10/s = 396,000.
+    const auto f = forecast_wave({1000, 300000, 500000}, 10, from, close);
+    BOOST_CHECK_EQUAL(f.capacity, 396000);
+    BOOST_CHECK_EQUAL(f.lanes[0].carried_over, 0);
+    BOOST_CHECK_EQUAL(f.lanes[1].carried_over, 0);
+    BOOST_CHECK_EQUAL(f.lanes[2].before_close, 95000);
+    BOOST_CHECK_EQUAL(f.lanes[2].carried_over, 405000);
+    BOOST_CHECK(!f.drained_at.has_value());
+    const auto small = forecast_wave({0, 3600, 0}, 10, from, close);
+    BOOST_REQUIRE(small.drained_at.has_value());
+    BOOST_CHECK_EQUAL(iso(*small.drained_at), "2027-01-14T14:06:00Z");
+}
+
+BOOST_AUTO_TEST_CASE(the_period_is_the_open_window_or_the_next_one) {
+    const auto w = sms_window();
+    auto [open, close] = window_period(w, kNone, toronto(), at("2027-01-14T18:00:00Z"));
+    BOOST_CHECK_EQUAL(iso(open), "2027-01-14T18:00:00Z");
+    BOOST_CHECK_EQUAL(iso(close), "2027-01-15T01:00:00Z");
+    std::tie(open, close) = window_period(w, kNone, toronto(), at("2027-01-15T03:00:00Z"));
+    BOOST_CHECK_EQUAL(iso(open), "2027-01-15T14:00:00Z");
+    BOOST_CHECK_EQUAL(iso(close), "2027-01-16T01:00:00Z");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
