@@ -594,6 +594,11 @@ int claim_entries(LicenceRecord& rec, std::string_view licence_hash, const Decis
                 continue;
             }
             e.fire_at = std::min(carry_over_at(rec, e, open), e.expires_at);
+            // A claim whose lease ran out gives way too (its result is fenced, as on a
+            // re-claim), or the entry would stay due at its old lease and be met every poll.
+            e.claimed = false;
+            e.token = 0;
+            e.lease_until = 0;
             if (moved != nullptr) ++*moved;
             ++i;
             continue;

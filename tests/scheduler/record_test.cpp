@@ -265,4 +265,37 @@ BOOST_AUTO_TEST_CASE(reminders_carried_over_to_an_opening_go_most_urgent_first_w
     BOOST_CHECK_LT(a.entries[0].fire_at, opening + 1000);
 }
 
+BOOST_AUTO_TEST_CASE(a_claim_whose_lease_ran_out_at_night_waits_for_the_opening_instead_of_staying_due) {
+    config::ProgramConfig p;
+    p.id = "health-card";
+    config::SendWindow sms;
+    sms.weekday_open = sms.weekend_open = 9 * 60;
+    sms.weekday_close = sms.weekend_close = 20 * 60;
+    p.windows[ChannelKind::sms] = sms;
+    const WindowBook book({{p.id, p}}, "America/Toronto");
+    auto item = due_item(1, {"30d"});
+    item.plan[0].fire_at = kT0 + 15h;  // 09:00 CST in Winnipeg, Friday 1 January
+    item.plan[0].expires_at = kT0 + 15h + 72h;
+    LicenceRecord rec;
+    std::vector<PendingOutcome> out;
+    apply_event(rec, item, ctx(), out);
+    std::vector<ClaimedReminder> items;
+    bool cut = false;
+    const DecisionContext day{kT0 + 15h, std::chrono::days{400}, &book};
+    BOOST_CHECK_EQUAL(claim_entries(rec, "h", day, 12h, 7, {}, 10, items, out, cut), 1);
+    // The engine holding it died; at 21:00 the lease has run out, outside the window.
+    const DecisionContext night{kT0 + 27h, std::chrono::days{400}, &book};
+    int moved = 0;
+    BOOST_CHECK_EQUAL(claim_entries(rec, "h", night, 12h, 8, {}, 10, items, out, cut, &moved), 0);
+    BOOST_CHECK_EQUAL(moved, 1);
+    BOOST_CHECK(!rec.entries[0].claimed);
+    BOOST_REQUIRE(rec.next_instant().has_value());
+    BOOST_CHECK_GE(*rec.next_instant(), to_unix_ms(kT0 + 24h + 15h));  // Saturday 09:00 CST
+    // The dead engine's late result is fenced.
+    AttemptRecord a;
+    a.ref = items[0].ref;
+    a.token = 7;
+    BOOST_CHECK(record_attempt(rec, a, night, out) == RecordStatus::fenced);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
