@@ -278,6 +278,8 @@ TimePoint allowed_at(const LicenceRecord& rec, const Entry& e, const DecisionCon
     const config::SendWindow* w = program != nullptr ? program->window(e.channel) : nullptr;
     if (w == nullptr) return t;
     const date::time_zone* zone = ctx.windows->zone(rec.payload ? std::string_view(rec.payload->time_zone) : "");
+    // Every claimed reminder comes here: the common case (open) takes one zone conversion.
+    if (is_open(*w, program->closures, zone, t)) return t;
     return next_opening(*w, program->closures, zone, t);
 }
 
