@@ -628,6 +628,10 @@ void Bench::write_config(const std::string& path, const std::string& sms_base_ur
     lat["templates"] = root["programs"]["drivers-licence"]["templates"];
     lat["catch_up"]["policy"] = "latest";
     lat["catch_up"]["grace_days"] = 3;
+    // Its stages fire every minute of the day from New Year's Day on: no send window.
+    lat["windows"]["sms"]["weekdays"] = "00:00-24:00";
+    lat["windows"]["sms"]["weekends"] = "00:00-24:00";
+    lat["windows"]["sms"]["skip_holidays"] = "false";
     YAML::Node ls(YAML::NodeType::Sequence);
     for (int k = 0; k < latency_stages_; ++k) ls.push_back(sms_stage(fmt::format("m{:05}", k), (600 + k) / 1440, (600 + k) % 1440));
     lat["stages"] = ls;

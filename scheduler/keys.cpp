@@ -80,6 +80,14 @@ std::string Keys::with(std::string_view a, std::string_view b) const {
 }
 
 std::string Keys::schedule() const { return with("S"); }
+std::string Keys::schedule(config::Priority lane) const {
+    switch (lane) {
+    case config::Priority::high: return with("Sh");
+    case config::Priority::bulk: return with("Sb");
+    case config::Priority::normal: break;
+    }
+    return with("S");
+}
 std::string Keys::licence(std::string_view lic_hash) const { return with("L:", lic_hash); }
 std::string Keys::offsets() const { return with("O"); }
 std::string Keys::outbox() const { return with("X"); }

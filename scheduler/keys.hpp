@@ -1,6 +1,7 @@
 #pragma once
 // Reminder identity and the Redis key layout of one Kafka partition.
 #include "engine/base/channel_kind.hpp"
+#include "engine/config/config.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -33,7 +34,8 @@ public:
     const std::string& tag() const { return tag_; }    // "{p17}"
     const std::string& base() const { return base_; }  // "<prefix>:{p17}:"
 
-    std::string schedule() const;                          // ZSET licence hash -> next instant (ms)
+    std::string schedule() const;                          // ZSET licence hash -> next instant (ms), normal lane
+    std::string schedule(config::Priority lane) const;     // "S" (normal), "Sh" (high), "Sb" (bulk)
     std::string licence(std::string_view lic_hash) const;  // STRING: the licence record
     std::string offsets() const;                           // HASH topic -> next offset
     std::string outbox() const;                            // STREAM of outcomes to publish

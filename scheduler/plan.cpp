@@ -1,15 +1,16 @@
 #include "scheduler/plan.hpp"
 
+#include "engine/base/time_format.hpp"
 #include "scheduler/keys.hpp"
+#include "scheduler/window.hpp"
+
+#include <fmt/format.h>
 
 #include <exception>
 #include <string_view>
 
 namespace rappel::scheduler {
 namespace {
-
-constexpr int kLastListedYear = 2037;
-constexpr int kDaysIn28Years = 28 * 365 + 7;
 
 const date::time_zone* resolve_zone(const std::string& holder_zone, const std::string& fallback) {
     // The validator only accepts known zones and the config loader checks the default, so
@@ -39,7 +40,7 @@ bool consented(const Holder& h, ChannelKind c) {
 }
 
 void apply_catch_up(std::vector<PlannedReminder>& plan, const config::ProgramConfig& program,
-                    const config::EngineConfig& engine, TimePoint now) {
+                    const config::EngineConfig& engine, const date::time_zone* zone, TimePoint now) {
     const PlannedReminder* chosen = nullptr;
     if (program.catch_up == config::CatchUp::latest) {
         const TimePoint oldest = now - program.catch_up_grace;
@@ -53,9 +54,15 @@ void apply_catch_up(std::vector<PlannedReminder>& plan, const config::ProgramCon
     for (auto& r : plan) {
         if (r.disposition != Disposition::schedule || r.fire_at >= now) continue;
         if (chosen != nullptr && r.stage == chosen_stage) {
-            r.fire_at = now;
+            // A late event is sent at the channel's next opening, not at whatever hour it came.
+            const config::SendWindow* w = program.window(r.channel);
+            r.fire_at = w != nullptr ? next_opening(*w, program.closures, zone, now) : now;
             r.expires_at = now + engine.expire_after;
             r.reason = "catch-up";
+            if (r.fire_at > r.expires_at) {
+                r.disposition = Disposition::expired;
+                r.reason = "past-at-arrival: its window does not open before expiry";
+            }
         } else {
             r.disposition = Disposition::expired;
             r.reason = "past-at-arrival";
@@ -65,29 +72,30 @@ void apply_catch_up(std::vector<PlannedReminder>& plan, const config::ProgramCon
 
 }  // namespace
 
+Placed place(const config::ProgramConfig& program, const config::StageConfig& stage, ChannelKind channel,
+             std::chrono::year_month_day due, const date::time_zone* zone) {
+    using namespace std::chrono;
+    const config::SendWindow* w = program.window(channel);
+    const year_month_day day{sys_days{due} + days{stage.offset_days}};
+    if (w == nullptr) return Placed{stage_instant(day, 0, stage.send_hour, stage.send_minute, zone), {}};
+    const bool before = stage.offset_days < 0;
+    const config::Shift rule = stage.shift.value_or(before ? config::Shift::previous : config::Shift::next);
+    const year_month_day moved = shift_day(*w, program.closures, day, rule,
+                                           before ? std::optional<year_month_day>(due) : std::nullopt);
+    const TimePoint at = stage_instant(moved, 0, stage.send_hour, stage.send_minute, zone);
+    Placed p{next_opening(*w, program.closures, zone, at), {}};
+    if (moved != day)
+        p.moved = fmt::format("moved from {} ({}) to {}", format_date(day), skip_reason(*w, program.closures, day),
+                              format_date(moved));
+    return p;
+}
+
 TimePoint stage_instant(std::chrono::year_month_day due, int offset_days, int hour, int minute,
                         const date::time_zone* zone) {
     using namespace std::chrono;
     const sys_days day = sys_days{due} + days{offset_days};
-    const seconds since_epoch = day.time_since_epoch() + hours{hour} + minutes{minute};
-    if (zone == nullptr) return TimePoint{duration_cast<Millis>(since_epoch)};
-    // date 3.0.1 reads the system TZif files but not their POSIX-TZ footer, so it knows no
-    // transition after the last one listed (2037 in Debian's files) and would keep that
-    // offset for ever. From 1901 to 2099 the calendar repeats every 28 years (weekdays and
-    // leap years), so a later local time is resolved in the equivalent earlier year, where
-    // the same rules ("second Sunday of March") give the same local offset, then shifted back.
-    // (2100 is not a leap year: local times from March 2100 on would be a day off.)
-    days shift{0};
-    const int y = static_cast<int>(year_month_day{day}.year());
-    if (y > kLastListedYear) {
-        const int cycles = (y - kLastListedYear + 27) / 28;
-        shift = days{cycles * kDaysIn28Years};
-    }
-    const date::local_seconds local{since_epoch - shift};
-    // choose::earliest: for a nonexistent local time date returns the transition instant,
-    // i.e. the first instant after the gap; for an ambiguous one, the first occurrence.
-    const sys_seconds at = zone->to_sys(local, date::choose::earliest);
-    return time_point_cast<Millis>(at + shift);
+    const date::local_seconds local{day.time_since_epoch() + hours{hour} + minutes{minute}};
+    return time_point_cast<Millis>(to_sys(zone, local));
 }
 
 std::vector<PlannedReminder> plan_reminders(const RenewalEvent& ev,
@@ -101,12 +109,17 @@ std::vector<PlannedReminder> plan_reminders(const RenewalEvent& ev,
     const date::time_zone* zone = resolve_zone(h.time_zone, engine.default_time_zone);
 
     for (const auto& stage : program.stages) {
-        const TimePoint fire =
-            stage_instant(ev.due_date, stage.offset_days, stage.send_hour, stage.send_minute, zone);
         auto add = [&](ChannelKind c, Disposition d, std::string_view reason) {
-            plan.push_back(PlannedReminder{
-                reminder_id(ev.program, ev.licence_id, ev.due_date, stage.id, c), stage.id, c,
-                fire, fire + engine.expire_after, d, std::string(reason)});
+            const Placed at = place(program, stage, c, ev.due_date, zone);
+            PlannedReminder r{reminder_id(ev.program, ev.licence_id, ev.due_date, stage.id, c),
+                              stage.id, c, at.fire_at, at.fire_at + engine.expire_after, d, std::string(reason)};
+            if (d == Disposition::schedule && r.reason.empty()) r.reason = at.moved;
+            if (d == Disposition::schedule && at.fire_at == TimePoint::max()) {
+                r.fire_at = r.expires_at = TimePoint{};
+                r.disposition = Disposition::suppressed;
+                r.reason = "no-window";
+            }
+            plan.push_back(std::move(r));
         };
         if (stage.preference) {
             bool picked = false;
@@ -132,7 +145,7 @@ std::vector<PlannedReminder> plan_reminders(const RenewalEvent& ev,
             else add(c, Disposition::schedule, {});
         }
     }
-    apply_catch_up(plan, program, engine, now);
+    apply_catch_up(plan, program, engine, zone, now);
     return plan;
 }
 

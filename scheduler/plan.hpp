@@ -32,7 +32,8 @@ struct PlannedReminder {
     TimePoint fire_at{};
     TimePoint expires_at{};
     Disposition disposition = Disposition::schedule;
-    // Empty for a normal `schedule`. "catch-up" for a past stage moved to `now`;
+    // Empty for a normal `schedule`, or "moved from <day> (<why>) to <day>" when its day is
+    // skipped by the channel's window; "catch-up" for a past stage moved to the next opening;
     // "past-at-arrival" for expired; "no-consent", "no-contact", "no-provider",
     // "no-usable-channel" for suppressed.
     std::string reason;
@@ -44,6 +45,16 @@ struct PlannedReminder {
 TimePoint stage_instant(std::chrono::year_month_day due, int offset_days, int hour, int minute,
                         const date::time_zone* zone);
 
+// Where a stage's reminder on `channel` goes: its day moved off a skipped day by the stage's
+// shift rule, at send_at, then to the channel window's next opening (TimePoint::max() if the
+// window never opens). `moved` explains a moved day ("" when the day is kept).
+struct Placed {
+    TimePoint fire_at{};
+    std::string moved;
+};
+Placed place(const config::ProgramConfig& program, const config::StageConfig& stage, ChannelKind channel,
+             std::chrono::year_month_day due, const date::time_zone* zone);
+
 // The reminders of `ev` (type `due`; other types give none), in stage order then channel
 // order. `available_channels` are the channels with a configured provider. The zone is the
 // holder's, else engine.default_time_zone.
@@ -52,7 +63,8 @@ TimePoint stage_instant(std::chrono::year_month_day due, int offset_days, int ho
 // holder's first channel. Explicit stages give one reminder per stage channel.
 // Catch-up applies to schedulable reminders whose fire_at < now: `skip` expires them all;
 // `latest` moves the reminders of the latest such stage with fire_at >= now - grace to
-// `now` and expires the others.
+// the channel window's next opening at or after `now` (expired if that is after their
+// expiry) and expires the others.
 std::vector<PlannedReminder> plan_reminders(const RenewalEvent& ev,
                                             const config::ProgramConfig& program,
                                             const config::EngineConfig& engine,

@@ -12,7 +12,7 @@
 namespace rappel::scheduler {
 namespace {
 
-constexpr std::uint8_t kFormat = 2;
+constexpr std::uint8_t kFormat = 3;  // 3: the payload ends with the holder's zone
 constexpr std::uint8_t kHasPayload = 1;
 constexpr std::uint8_t kClaimed = 1;
 constexpr std::uint8_t kSuperseded = 2;
@@ -104,6 +104,28 @@ private:
     std::size_t pos_ = 0;
     bool ok_ = true;
 };
+
+// Holder zones as one byte when common (the records are held in Redis memory): an index into
+// this table, or 0xff and the name. Append only: stored records refer to these indexes.
+constexpr std::string_view kZones[] = {"", "America/Toronto", "America/Winnipeg", "America/Thunder_Bay",
+                                       "America/Atikokan", "America/Rainy_River", "America/Nipigon",
+                                       "America/Halifax", "America/Vancouver", "America/Edmonton",
+                                       "America/Regina", "America/St_Johns", "America/Montreal"};
+constexpr std::uint8_t kZoneByName = 0xff;
+
+void write_zone(Writer& w, std::string_view zone) {
+    for (std::size_t i = 0; i < std::size(kZones); ++i) {
+        if (kZones[i] == zone) return w.u8(static_cast<std::uint8_t>(i));
+    }
+    w.u8(kZoneByName);
+    w.str(zone);
+}
+
+std::string read_zone(Reader& in) {
+    const std::uint8_t code = in.u8();
+    if (code == kZoneByName) return in.str();
+    return code < std::size(kZones) ? std::string(kZones[code]) : std::string();
+}
 
 std::int32_t days_of(std::chrono::year_month_day d) {
     return static_cast<std::int32_t>(std::chrono::sys_days{d}.time_since_epoch().count());
@@ -246,6 +268,36 @@ std::optional<std::int64_t> LicenceRecord::next_instant() const {
     return best;
 }
 
+LaneInstants lane_instants(const LicenceRecord& r, const WindowBook* book) {
+    LaneInstants lanes;
+    for (const auto& e : r.entries) {
+        const auto lane = static_cast<std::size_t>(book != nullptr ? book->priority(r.program, e.stage)
+                                                                   : config::Priority::normal);
+        if (!lanes[lane] || e.due_at() < *lanes[lane]) lanes[lane] = e.due_at();
+    }
+    return lanes;
+}
+
+std::int64_t carry_over_at(const LicenceRecord& rec, const Entry& e, TimePoint opening) {
+    // Everything carried over to one opening would share its score and go out in licence
+    // hash order. A few milliseconds per day left until the due date (at most ~1 s) put the
+    // most urgent first within a lane: a stage after the due date, then the closest to it.
+    const std::int32_t due = e.superseded ? e.own_due_days : rec.due_days;
+    const std::int64_t days_left = std::clamp<std::int64_t>(due - day_of(opening), 0, 999);
+    return to_unix_ms(opening) + days_left;
+}
+
+TimePoint allowed_at(const LicenceRecord& rec, const Entry& e, const DecisionContext& ctx, TimePoint t) {
+    if (ctx.windows == nullptr) return t;
+    const config::ProgramConfig* program = ctx.windows->program(rec.program);
+    const config::SendWindow* w = program != nullptr ? program->window(e.channel) : nullptr;
+    if (w == nullptr) return t;
+    const date::time_zone* zone = ctx.windows->zone(rec.payload ? std::string_view(rec.payload->time_zone) : "");
+    // Every claimed reminder comes here: the common case (open) takes one zone conversion.
+    if (is_open(*w, program->closures, zone, t)) return t;
+    return next_opening(*w, program->closures, zone, t);
+}
+
 std::string revision_bytes(std::uint64_t rev) {
     if (rev == 0) return {};
     std::string out;
@@ -277,6 +329,7 @@ std::string encode_record(const LicenceRecord& r) {
             w.str(k);
             w.str(v);
         }
+        write_zone(w, p.time_zone);
     }
     w.varint(r.entries.size());
     for (const auto& e : r.entries) {
@@ -330,6 +383,7 @@ Result<LicenceRecord> decode_record(std::string_view bytes) {
             auto v = in.str();
             p.data.emplace_back(std::move(k), std::move(v));
         }
+        p.time_zone = read_zone(in);
         r.payload = std::move(p);
     }
     const std::uint64_t n = in.varint();
@@ -516,6 +570,7 @@ ApplyCounts apply_event(LicenceRecord& rec, const IngestItem& item, const Decisi
             p.voice = ev.holder.voice;
             p.email = ev.holder.email;
             p.data = ev.data;
+            p.time_zone = ev.holder.time_zone;
             rec.payload = std::move(p);
         }
     }
@@ -525,7 +580,8 @@ ApplyCounts apply_event(LicenceRecord& rec, const IngestItem& item, const Decisi
 
 int claim_entries(LicenceRecord& rec, std::string_view licence_hash, const DecisionContext& ctx,
                   Millis lease, ClaimToken token, const std::function<bool(const ReminderRef&)>& skip,
-                  int budget, std::vector<ClaimedReminder>& items, std::vector<PendingOutcome>& out, bool& cut) {
+                  int budget, std::vector<ClaimedReminder>& items, std::vector<PendingOutcome>& out, bool& cut,
+                  int* moved) {
     const std::int64_t now = to_unix_ms(ctx.now);
     int claimed = 0;
     for (std::size_t i = 0; i < rec.entries.size();) {
@@ -550,6 +606,22 @@ int claim_entries(LicenceRecord& rec, std::string_view licence_hash, const Decis
         }
         if (now > e.expires_at) {
             end_entry(rec, i, "expired", "late", DoneStatus::expired, ctx, out);
+            continue;
+        }
+        // First attempts, retries, catch-ups and backlogs alike: not outside the window.
+        if (const TimePoint open = allowed_at(rec, e, ctx, ctx.now); open != ctx.now) {
+            if (open == TimePoint::max() || to_unix_ms(open) > e.expires_at) {
+                end_entry(rec, i, "expired", "window closed until expiry", DoneStatus::expired, ctx, out);
+                continue;
+            }
+            e.fire_at = std::min(carry_over_at(rec, e, open), e.expires_at);
+            // A claim whose lease ran out gives way too (its result is fenced, as on a
+            // re-claim), or the entry would stay due at its old lease and be met every poll.
+            e.claimed = false;
+            e.token = 0;
+            e.lease_until = 0;
+            if (moved != nullptr) ++*moved;
+            ++i;
             continue;
         }
         if (claimed >= budget) {
@@ -605,15 +677,18 @@ RecordStatus record_attempt(LicenceRecord& rec, const AttemptRecord& a, const De
             end_entry(rec, i, "failed", "retries exhausted: " + a.reason, DoneStatus::failed, ctx, out,
                       a.provider);
             status = RecordStatus::failed;
-        } else if (to_unix_ms(a.next_attempt) > it->expires_at) {
+        } else if (const TimePoint next = allowed_at(rec, *it, ctx, a.next_attempt);
+                   next == TimePoint::max() || to_unix_ms(next) > it->expires_at) {
             end_entry(rec, i, "expired", "retry after expiry: " + a.reason, DoneStatus::expired, ctx, out,
                       a.provider);
             status = RecordStatus::expired;
         } else {
+            // A retry that would come outside the window waits for its next opening.
             it->claimed = false;
             it->token = 0;
             it->lease_until = 0;
-            it->fire_at = to_unix_ms(a.next_attempt);
+            it->fire_at = next == a.next_attempt ? to_unix_ms(next)
+                                                 : std::min(carry_over_at(rec, *it, next), it->expires_at);
         }
         break;
     }

@@ -1,5 +1,5 @@
 #pragma once
-// Layout 2's licence record and the decisions taken on it (pure: no I/O).
+// Layout 3's licence record and the decisions taken on it (pure: no I/O).
 //
 // One record per licence holds everything the schedule knows about it: the last applied
 // version, the holder's payload while a reminder needs it, its live reminders ("entries",
@@ -10,6 +10,7 @@
 // decision below runs in C++ on a consistent copy and Lua never parses a record.
 #include "engine/base/result.hpp"
 #include "scheduler/schedule.hpp"
+#include "scheduler/window.hpp"
 
 #include <array>
 #include <cstdint>
@@ -20,7 +21,8 @@
 
 namespace rappel::scheduler {
 
-inline constexpr int kLayoutVersion = 2;
+// 3: payloads carry the holder's zone; schedule sorted sets per priority lane.
+inline constexpr int kLayoutVersion = 3;
 inline constexpr std::size_t kRevisionBytes = 8;
 
 enum class DoneStatus : std::uint8_t { sent = 1, failed = 2, expired = 3 };
@@ -67,6 +69,11 @@ struct LicenceRecord {
     std::optional<std::int64_t> next_instant() const;
 };
 
+// next_instant() per priority lane (index: config::Priority), the lane of an entry from
+// `book` (everything `normal` without one).
+using LaneInstants = std::array<std::optional<std::int64_t>, config::kPriorities>;
+LaneInstants lane_instants(const LicenceRecord& r, const WindowBook* book);
+
 std::string encode_record(const LicenceRecord& r);
 Result<LicenceRecord> decode_record(std::string_view bytes);
 // The revision prefix a compare-and-set expects ("" for a record that does not exist).
@@ -76,6 +83,8 @@ std::string revision_bytes(std::uint64_t rev);
 struct DecisionContext {
     TimePoint now{};
     Millis retention{};
+    // Send windows to keep claims and retries to (nullptr: none, every hour is open).
+    const WindowBook* windows = nullptr;
 };
 
 // An outcome as the outbox keeps it: compact (the outbox is written to the AOF and held in
@@ -113,11 +122,23 @@ PendingOutcome invalid_outcome(const IngestItem& item);
 
 // Claims the record's due entries (at most `budget`), skipping what `skip` names. Entries
 // past their expiry end `expired`; a superseded entry whose lease ran out ends `cancelled`.
+// A due entry outside its channel's send window (ctx.windows) is not claimed and no attempt
+// is charged: it moves to the window's next opening in the holder's zone, or ends `expired`
+// when its expiry comes first; `moved` counts those moved. Reminders carried over to an
+// opening are ordered most urgent first (closest to the due date; see carry_over_at).
 // Returns how many were claimed; sets `cut` when due entries were left for lack of budget.
 int claim_entries(LicenceRecord& rec, std::string_view licence_hash, const DecisionContext& ctx,
                   Millis lease, ClaimToken token, const std::function<bool(const ReminderRef&)>& skip,
                   int budget, std::vector<ClaimedReminder>& items, std::vector<PendingOutcome>& out,
-                  bool& cut);
+                  bool& cut, int* moved = nullptr);
+
+// The fire time of an entry carried over to `opening`: the opening plus one millisecond per
+// day left until its due date (0 to 999), so the most urgent go first within a lane.
+std::int64_t carry_over_at(const LicenceRecord& rec, const Entry& e, TimePoint opening);
+
+// When an entry of `rec` may go at or after `t`: t itself, or its window's next opening in
+// the holder's zone (TimePoint::max(): the window never opens). Without ctx.windows, t.
+TimePoint allowed_at(const LicenceRecord& rec, const Entry& e, const DecisionContext& ctx, TimePoint t);
 
 RecordStatus record_attempt(LicenceRecord& rec, const AttemptRecord& a, const DecisionContext& ctx,
                             std::vector<PendingOutcome>& out);

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <charconv>
 #include <unordered_map>
 
@@ -45,7 +46,9 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
         TimePoint at{};
         std::vector<PendingOutcome> outcomes;
         struct Write {
-            std::string key, expected, value, score, member;
+            std::string key, expected, value;
+            std::array<std::string, config::kPriorities> scores;  // per lane, "" = not in it
+            std::string member;
         };
         std::vector<Write> writes;
     };
@@ -62,16 +65,29 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
     std::string prefix;
     std::string topic;
     Millis retention;
+    std::shared_ptr<const WindowBook> book;
     redis::Script commit_script{lua::kCommit};
     redis::Script fetch_script{lua::kFetchDue};
     std::unordered_map<std::int32_t, Lane> lanes;
 
-    Impl(redis::Client& c, std::string p, std::string t, Millis r)
-        : client(c), prefix(std::move(p)), topic(std::move(t)), retention(r) {}
+    Impl(redis::Client& c, std::string p, std::string t, Millis r, std::shared_ptr<const WindowBook> b)
+        : client(c), prefix(std::move(p)), topic(std::move(t)), retention(r), book(std::move(b)) {}
 
     Keys keys(std::int32_t p) const { return Keys(prefix, p); }
 
-    DecisionContext context(TimePoint now) const { return DecisionContext{now, retention}; }
+    DecisionContext context(TimePoint now) const { return DecisionContext{now, retention, book.get()}; }
+
+    // The record's lane scores; the earliest of them, if any.
+    std::optional<std::int64_t> set_scores(const LicenceRecord& rec, Commit::Write& w) const {
+        std::optional<std::int64_t> earliest;
+        const LaneInstants by_lane = lane_instants(rec, book.get());
+        for (std::size_t i = 0; i < by_lane.size(); ++i) {
+            if (!by_lane[i]) continue;
+            w.scores[i] = std::to_string(*by_lane[i]);
+            if (!earliest || *by_lane[i] < *earliest) earliest = by_lane[i];
+        }
+        return earliest;
+    }
 
     void enqueue(std::int32_t p, Op op) {
         lanes[p].ops.push_back(std::move(op));
@@ -131,7 +147,7 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
             w.expected = revision_bytes(l.read_rev);
             l.record.rev = l.read_rev + 1;
             w.value = encode_record(l.record);
-            if (auto next = l.record.next_instant()) w.score = std::to_string(*next);
+            set_scores(l.record, w);
             w.member = hash;
             c.writes.push_back(std::move(w));
         }
@@ -142,12 +158,14 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
         if (c.writes.empty() && c.outcomes.empty() && c.new_offset.empty()) return done(true);
         const Keys k = keys(p);
         std::vector<std::string> kv;
-        kv.reserve(3 + c.writes.size());
+        kv.reserve(5 + c.writes.size());
         kv.push_back(k.offsets());
-        kv.push_back(k.schedule());
+        kv.push_back(k.schedule(config::Priority::high));
+        kv.push_back(k.schedule(config::Priority::normal));
+        kv.push_back(k.schedule(config::Priority::bulk));
         kv.push_back(k.outbox());
         std::vector<std::string> args;
-        args.reserve(5 + 4 * c.writes.size());
+        args.reserve(5 + 6 * c.writes.size());
         args.push_back(topic);
         args.push_back(std::move(c.expected_offset));
         args.push_back(std::move(c.new_offset));
@@ -157,7 +175,7 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
             kv.push_back(std::move(w.key));
             args.push_back(std::move(w.expected));
             args.push_back(std::move(w.value));
-            args.push_back(std::move(w.score));
+            for (auto& score : w.scores) args.push_back(std::move(score));
             args.push_back(std::move(w.member));
         }
         client.eval(commit_script, std::move(kv), std::move(args), [done = std::move(done)](redis::Reply r) {
@@ -272,7 +290,9 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
     void claim_attempt(std::shared_ptr<ClaimOp> op, Finish finish) {
         const Keys k = keys(op->p);
         auto self = shared_from_this();
-        client.eval(fetch_script, {k.schedule()},
+        client.eval(fetch_script,
+                    {k.schedule(config::Priority::high), k.schedule(config::Priority::normal),
+                     k.schedule(config::Priority::bulk)},
                     {k.licence(""), std::to_string(to_unix_ms(op->now)), std::to_string(op->max)},
                     [self, op, finish](redis::Reply r) {
                         if (r.type != redis::Reply::Type::array || r.elements.size() != 3 ||
@@ -302,7 +322,7 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
         for (std::size_t i = 0; i < members.size(); ++i) {
             const std::string& hash = members[i].str;
             if (values[i].is_nil()) {  // a member without its record: drop it
-                c.writes.push_back(Commit::Write{k.licence(hash), "", "", "", hash});
+                c.writes.push_back(Commit::Write{k.licence(hash), "", "", {}, hash});
                 continue;
             }
             auto rec = decode_record(values[i].str);
@@ -315,17 +335,15 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
             const auto entries_before = lr.entries.size();
             const auto outcomes_before = c.outcomes.size();
             const int budget = op->max - static_cast<int>(batch.items.size());
+            int moved = 0;
             const int claimed = claim_entries(lr, hash, ctx, op->lease, op->token, op->skip, budget,
-                                              batch.items, c.outcomes, cut);
-            const bool changed = claimed > 0 || lr.entries.size() != entries_before ||
+                                              batch.items, c.outcomes, cut, &moved);
+            const bool changed = claimed > 0 || moved > 0 || lr.entries.size() != entries_before ||
                                  c.outcomes.size() != outcomes_before;
             if (!changed) continue;  // everything due here is still in this engine's hands
             lr.rev = read_rev + 1;
-            Commit::Write w{k.licence(hash), revision_bytes(read_rev), encode_record(lr), "", hash};
-            if (auto next = lr.next_instant()) {
-                w.score = std::to_string(*next);
-                earlier(*next);
-            }
+            Commit::Write w{k.licence(hash), revision_bytes(read_rev), encode_record(lr), {}, hash};
+            if (auto next = set_scores(lr, w)) earlier(*next);
             c.writes.push_back(std::move(w));
         }
         batch.more = cut || (members.size() >= static_cast<std::size_t>(op->max) && !batch.items.empty());
@@ -397,8 +415,9 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
     }
 };
 
-RedisStore::RedisStore(redis::Client& client, std::string prefix, std::string topic, Millis retention)
-    : impl_(std::make_shared<Impl>(client, std::move(prefix), std::move(topic), retention)) {}
+RedisStore::RedisStore(redis::Client& client, std::string prefix, std::string topic, Millis retention,
+                       std::shared_ptr<const WindowBook> windows)
+    : impl_(std::make_shared<Impl>(client, std::move(prefix), std::move(topic), retention, std::move(windows))) {}
 
 RedisStore::~RedisStore() = default;
 

@@ -1,18 +1,20 @@
 #pragma once
-// scheduler::Store on Redis, layout 2 (docs/architecture.md, "Where state lives").
+// scheduler::Store on Redis, layout 3 (docs/architecture.md, "Where state lives").
 //
 // Keys of partition N, all with the hash tag {pN} so every call touches one hash slot:
 //   <prefix>:{pN}:L:<licence hash>  STRING  the licence record (scheduler/record.hpp)
-//   <prefix>:{pN}:S                 ZSET    licence hash -> next instant it needs attention (ms)
+//   <prefix>:{pN}:S, :Sh, :Sb       ZSET    per priority lane (normal, high, bulk): licence hash ->
+//                                           the next instant an entry of that lane needs attention (ms)
 //   <prefix>:{pN}:O                 HASH    topic -> next offset to consume
 //   <prefix>:{pN}:X                 STREAM  outbox: one entry per state change, field b = outcomes
-//   <prefix>:layout                 STRING  the layout version ("2")
+//   <prefix>:layout                 STRING  the layout version ("3")
 // Every operation reads what it needs, decides in C++ (record.hpp), and writes back with one
 // compare-and-set script (lua2/commit.lua). Operations of one partition run one at a time, in
 // the order they were issued; a conflict (another engine wrote meanwhile) re-reads and
 // re-decides.
 #include "engine/redis/redis_client.hpp"
 #include "scheduler/schedule.hpp"
+#include "scheduler/window.hpp"
 
 #include <deque>
 #include <map>
@@ -23,7 +25,9 @@ namespace rappel::scheduler {
 
 class RedisStore final : public Store {
 public:
-    RedisStore(redis::Client& client, std::string prefix, std::string topic, Millis retention);
+    // `windows`: send windows and priority lanes (nullptr: every hour open, one lane).
+    RedisStore(redis::Client& client, std::string prefix, std::string topic, Millis retention,
+               std::shared_ptr<const WindowBook> windows = nullptr);
     ~RedisStore() override;
 
     // Start-up check, blocking: writes the layout version into an empty Redis, and refuses

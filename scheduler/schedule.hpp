@@ -1,5 +1,5 @@
 #pragma once
-// The schedule store contract between the engine core and the state layer (layout 2).
+// The schedule store contract between the engine core and the state layer (layout 3).
 //
 // State is partitioned like the input topic. Per licence there is ONE record (its version,
 // the holder's payload while a reminder needs it, its live reminders and done markers) and
@@ -35,6 +35,9 @@ struct Payload {
     Language language = Language::en;
     std::string sms, voice, email;
     std::vector<std::pair<std::string, std::string>> data;
+    // The holder's IANA zone as the event gave it ("": engine.default_time_zone), so claims
+    // and retries keep to the send window in local time.
+    std::string time_zone;
 };
 
 // One consumed message of a partition, after validation and planning by ingest. `invalid`

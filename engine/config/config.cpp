@@ -2,6 +2,7 @@
 
 #include "engine/config/reader.hpp"
 #include "engine/config/schema.hpp"
+#include "engine/base/time_format.hpp"
 
 #include <date/tz.h>
 #include <fmt/format.h>
@@ -17,6 +18,7 @@
 #include <set>
 #include <sstream>
 #include <system_error>
+#include <tuple>
 
 namespace rappel::config {
 namespace {
@@ -165,6 +167,9 @@ private:
         bool valid = false;
     };
     StageRead read_stage(const Field& f);
+    void read_windows(MapReader& m, ProgramConfig& p);
+    void read_closures(MapReader& m, ProgramConfig& p);
+    void check_send_at(const Field& stage_field, const StageConfig& st, const ProgramConfig& p);
     void read_stage_channels(const Field& f, StageConfig& stage);
     void apply_env_overrides();
     void check_lease_outlasts_timeouts();
@@ -681,6 +686,10 @@ void Loader::read_program(const Field& f) {
         if (cu.get("grace_days", grace)) p.catch_up_grace = std::chrono::days{grace};
     }
 
+    if (auto prio = m.choice("priority")) p.priority = static_cast<Priority>(*prio);
+    read_windows(m, p);
+    read_closures(m, p);
+
     if (const Field* s = m.find("stages")) {
         if (!s->value.IsSequence()) {
             diag_.at(s->mark(), s->path,
@@ -701,7 +710,10 @@ void Loader::read_program(const Field& f) {
                         continue;
                     }
                 }
-                if (r.valid) p.stages.push_back(std::move(r.stage));
+                if (r.valid) {
+                    check_send_at(item, r.stage, p);
+                    p.stages.push_back(std::move(r.stage));
+                }
             }
         }
     }
@@ -741,8 +753,131 @@ Loader::StageRead Loader::read_stage(const Field& f) {
         }
     }
     if (const Field* c = m.find("channels")) read_stage_channels(*c, st);
+    if (auto shift = m.choice("shift")) st.shift = *shift == 0 ? Shift::previous : Shift::next;
+    if (auto prio = m.choice("priority")) st.priority = static_cast<Priority>(*prio);
     r.valid = diag_.count() == errors;
     return r;
+}
+
+namespace {
+
+// The defaults of docs/configuration.md, "Send windows".
+SendWindow default_window(ChannelKind c) {
+    SendWindow w;
+    w.skip_holidays = true;
+    switch (c) {
+    case ChannelKind::sms:
+        w.weekday_open = 9 * 60, w.weekday_close = 20 * 60;
+        w.weekend_open = 10 * 60, w.weekend_close = 17 * 60;
+        break;
+    case ChannelKind::email:
+        w.weekday_open = w.weekend_open = 8 * 60;
+        w.weekday_close = w.weekend_close = 21 * 60;
+        break;
+    case ChannelKind::voice:
+        w.weekday_open = 10 * 60, w.weekday_close = 19 * 60;
+        w.weekend_open = w.weekend_close = 0;
+        w.skip_weekends = true;
+        break;
+    }
+    return w;
+}
+
+// "HH:MM" (00:00 to 24:00) in minutes.
+std::optional<int> parse_hhmm(std::string_view t) {
+    if (t.size() != 5 || !is_digit(t[0]) || !is_digit(t[1]) || t[2] != ':' || !is_digit(t[3]) || !is_digit(t[4]))
+        return std::nullopt;
+    const int h = (t[0] - '0') * 10 + (t[1] - '0'), m = (t[3] - '0') * 10 + (t[4] - '0');
+    if (m > 59 || h > 24 || (h == 24 && m != 0)) return std::nullopt;
+    return h * 60 + m;
+}
+
+// "HH:MM-HH:MM" with start < end, or "closed" (an empty range).
+std::optional<std::pair<int, int>> parse_hours(std::string_view t) {
+    if (t == "closed") return std::pair{0, 0};
+    if (t.size() != 11 || t[5] != '-') return std::nullopt;
+    auto from = parse_hhmm(t.substr(0, 5)), to = parse_hhmm(t.substr(6));
+    if (!from || !to || *from >= *to) return std::nullopt;
+    return std::pair{*from, *to};
+}
+
+std::string hhmm(int minutes) { return fmt::format("{:02}:{:02}", minutes / 60, minutes % 60); }
+
+}  // namespace
+
+void Loader::read_windows(MapReader& m, ProgramConfig& p) {
+    for (ChannelKind c : {ChannelKind::sms, ChannelKind::email, ChannelKind::voice}) p.windows[c] = default_window(c);
+    const Field* f = m.find("windows");
+    if (f == nullptr) return;
+    auto entries = detail::read_entries(diag_, *f);
+    if (!entries) return;
+    for (const Field& e : *entries) {
+        auto kind = parse_channel_kind(e.key.Scalar());
+        if (!kind) {
+            diag_.at(e.key.Mark(), e.path, fmt::format("expected sms, email or voice, got '{}'", e.key.Scalar()));
+            continue;
+        }
+        MapReader w(diag_, e, section("program.window"));
+        SendWindow& win = p.windows[*kind];
+        for (auto [key, open, close] : {std::tuple{"weekdays", &win.weekday_open, &win.weekday_close},
+                                        std::tuple{"weekends", &win.weekend_open, &win.weekend_close}}) {
+            std::string text;
+            if (!w.get(key, text)) continue;
+            auto hours = parse_hours(text);
+            if (!hours) {
+                w.error(key, fmt::format("expected local hours HH:MM-HH:MM (start before end, up to 24:00) or "
+                                         "'closed', got '{}'",
+                                         text));
+                continue;
+            }
+            *open = hours->first;
+            *close = hours->second;
+        }
+        if (auto v = w.choice("skip_weekends")) win.skip_weekends = *v == 1;
+        if (auto v = w.choice("skip_holidays")) win.skip_holidays = *v == 0;
+    }
+}
+
+void Loader::read_closures(MapReader& m, ProgramConfig& p) {
+    const Field* f = m.find("closures");
+    if (f == nullptr) return;
+    if (!f->value.IsSequence()) {
+        diag_.at(f->mark(), f->path, fmt::format("expected a list of dates YYYY-MM-DD, got {}", describe(f->value)));
+        return;
+    }
+    for (std::size_t i = 0; i < f->value.size(); ++i) {
+        Field item{YAML::Node(), f->value[i], detail::index_path(f->path, i)};
+        auto d = item.value.IsScalar() ? parse_date(item.value.Scalar()) : std::nullopt;
+        if (!d) {
+            diag_.at(item.mark(), item.path, fmt::format("expected a date YYYY-MM-DD, got {}", describe(item.value)));
+            continue;
+        }
+        p.closures.push_back(*d);
+    }
+}
+
+// A stage's send_at must fall in the weekday hours of each channel it may use (the weekend
+// hours for a channel closed on weekdays): on a day with other hours it waits for them.
+void Loader::check_send_at(const Field& stage_field, const StageConfig& st, const ProgramConfig& p) {
+    std::vector<ChannelKind> used = st.channels;
+    if (st.preference) used.assign(channels_named_.begin(), channels_named_.end());
+    const int at = st.send_hour * 60 + st.send_minute;
+    for (ChannelKind c : used) {
+        const SendWindow* w = p.window(c);
+        if (w == nullptr) continue;
+        const bool weekdays = w->weekday_open < w->weekday_close;
+        const int open = weekdays ? w->weekday_open : w->weekend_open;
+        const int close = weekdays ? w->weekday_close : w->weekend_close;
+        if (at >= open && at < close) continue;
+        const YAML::Node n = stage_field.value["send_at"];
+        const std::string path = join_path(stage_field.path, "send_at");
+        const std::string what =
+            open < close ? fmt::format("{} is outside the {} window ({} {}-{}): set programs.{}.windows.{}",
+                                       hhmm(at), to_string(c), weekdays ? "weekdays" : "weekends", hhmm(open),
+                                       hhmm(close), p.id, to_string(c))
+                         : fmt::format("the {} window of programs.{} is closed every day", to_string(c), p.id);
+        diag_.at(n ? n.Mark() : stage_field.value.Mark(), path, what);
+    }
 }
 
 void Loader::read_stage_channels(const Field& f, StageConfig& stage) {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rappel::config {
@@ -77,6 +78,26 @@ struct ProviderConfig {
 
 enum class CatchUp { skip, latest };
 
+// Send lane: `high` reminders are claimed before `normal` ones, `normal` before `bulk`.
+enum class Priority : std::uint8_t { high = 0, normal = 1, bulk = 2 };
+inline constexpr int kPriorities = 3;
+constexpr std::string_view to_string(Priority p) {
+    return p == Priority::high ? "high" : p == Priority::bulk ? "bulk" : "normal";
+}
+
+// Where a stage goes when its day is skipped: the previous allowed day (never later than
+// the due date for a stage before it) or the next one.
+enum class Shift { previous, next };
+
+// Hours a channel may reach a holder, in the holder's local time: [open, close) in minutes
+// since local midnight (close 1440 = 24:00; open == close: closed that kind of day).
+struct SendWindow {
+    int weekday_open = 0, weekday_close = 1440;
+    int weekend_open = 0, weekend_close = 1440;
+    bool skip_weekends = false;
+    bool skip_holidays = false;  // Ontario public holidays (scheduler/holidays.hpp)
+};
+
 struct StageConfig {
     std::string id;               // [a-z0-9-]{1,32}, e.g. "60d-before"
     int offset_days = 0;          // negative: before the due date
@@ -86,6 +107,8 @@ struct StageConfig {
     // preferred consented channel that has a contact.
     std::vector<ChannelKind> channels;
     bool preference = false;
+    std::optional<Shift> shift;        // unset: previous before the due date, next on or after
+    std::optional<Priority> priority;  // unset: the program's
 };
 
 struct ProgramConfig {
@@ -96,6 +119,21 @@ struct ProgramConfig {
     CatchUp catch_up = CatchUp::skip;
     std::chrono::days catch_up_grace{3};
     int sms_max_segments = 3;  // budget of each SMS template's longest plausible rendering
+    // Per channel; a channel without an entry is never restricted (the loader fills every
+    // channel with its default window).
+    std::map<ChannelKind, SendWindow> windows;
+    std::vector<std::chrono::year_month_day> closures;  // extra days without sends
+    Priority priority = Priority::normal;
+
+    const SendWindow* window(ChannelKind c) const {
+        auto it = windows.find(c);
+        return it == windows.end() ? nullptr : &it->second;
+    }
+    Priority priority_of(std::string_view stage_id) const {
+        for (const auto& s : stages)
+            if (s.id == stage_id) return s.priority.value_or(priority);
+        return priority;
+    }
 };
 
 struct Config {

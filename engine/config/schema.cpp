@@ -41,6 +41,13 @@ constexpr KeySpec pick(std::string_view name, std::string_view choices, std::str
     return k;
 }
 
+// Optional, its default described in `description` (it depends on other keys).
+constexpr KeySpec pick_optional(std::string_view name, std::string_view choices, std::string_view description) {
+    KeySpec k = key(name, KeyKind::choice, false, {}, description);
+    k.choices = choices;
+    return k;
+}
+
 constexpr KeySpec env(std::string_view name, std::string_view description) {
     return key(name, KeyKind::env_name, false, {}, description);
 }
@@ -188,9 +195,31 @@ constexpr KeySpec kProgram[] = {
           "and by `rappelctl validate`."),
     nested("catch_up", KeyKind::map, false, "section",
            "What happens to stages already past when an event arrives.", kAllDefaults),
+    pick("priority", "high|normal|bulk", "normal",
+         "Send lane of this program's reminders: due `high` ones are claimed before `normal` "
+         "ones, `normal` before `bulk`, whatever their age. A stage may override it."),
+    nested("windows", KeyKind::map, false, "map of channel to window",
+           "Local hours each channel may reach a holder, in the holder's time zone (see Send "
+           "windows below). A channel not listed keeps its default window.",
+           "(defaults per channel)"),
+    nested("closures", KeyKind::list, false, "list of `YYYY-MM-DD`",
+           "Extra days without sends for every channel of this program (e.g. `2026-12-24`); "
+           "stages landing on one move by their `shift` rule.",
+           "none"),
     nested("stages", KeyKind::list, true, "list of stages",
            "Reminders relative to the due date; at least one. Sorted by `offset_days` at "
            "load."),
+};
+
+constexpr KeySpec kWindow[] = {
+    text("weekdays", false, "per channel", "Monday to Friday hours, `HH:MM-HH:MM` (end excluded, `24:00` allowed), or `closed`.",
+         "`HH:MM-HH:MM` or `closed`"),
+    text("weekends", false, "per channel", "Saturday and Sunday hours, same format.", "`HH:MM-HH:MM` or `closed`"),
+    pick_optional("skip_weekends", "false|true",
+                  "`true`: weekends are skipped days (stages move off them, nothing is sent). "
+                  "Default `true` for voice, `false` for the others."),
+    pick("skip_holidays", "true|false", "true",
+         "`true`: Ontario's public holidays and their weekday substitutes are skipped days."),
 };
 
 constexpr KeySpec kProgramName[] = {
@@ -214,6 +243,11 @@ constexpr KeySpec kStage[] = {
            "Channels of this stage, each sent once; no duplicates. The string `preference` "
            "sends on the holder's most preferred consented channel that has a contact and a "
            "provider. Every listed channel needs a provider in `channels`."),
+    pick_optional("shift", "previous|next",
+         "Where the stage goes when its day is skipped by a channel's window: `previous` or "
+         "`next` allowed day. Default `previous` for a stage before the due date (which "
+         "`next` never passes: it falls back to `previous`), `next` otherwise."),
+    pick_optional("priority", "high|normal|bulk", "Send lane of this stage's reminders; default: the program's."),
 };
 
 constexpr SectionSpec kSections[] = {
@@ -235,6 +269,9 @@ constexpr SectionSpec kSections[] = {
     {"program", "programs.<id>", "One campaign.", kProgram},
     {"program.name", "programs.<id>.name", "Both languages are required.", kProgramName},
     {"program.catch_up", "programs.<id>.catch_up", "Catch-up of past stages.", kCatchUp},
+    {"program.window", "programs.<id>.windows.<channel>",
+     "Send window of one channel (`sms`, `email` or `voice`); unset keys keep that channel's default.",
+     kWindow},
     {"program.stage", "programs.<id>.stages[]", "One reminder stage.", kStage},
 };
 

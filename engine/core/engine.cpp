@@ -20,7 +20,9 @@ struct Engine::Impl {
                                      .connect_timeout = deps.config.redis.connect_timeout,
                                      .random = deps.random}),
           store(redis, deps.config.redis.key_prefix, deps.config.kafka.events_topic,
-                std::chrono::duration_cast<Millis>(deps.config.engine.retention)) {}
+                std::chrono::duration_cast<Millis>(deps.config.engine.retention),
+                std::make_shared<const scheduler::WindowBook>(deps.config.programs,
+                                                              deps.config.engine.default_time_zone)) {}
 
     EngineDeps deps;
     redis::Client redis;

@@ -1,5 +1,7 @@
 // rappelctl: operator commands (validate, preview) on a configuration and its templates.
 #include "engine/ctl/ctl.hpp"
+#include "engine/ctl/forecast.hpp"
+#include "engine/base/time_format.hpp"
 
 #include <boost/program_options.hpp>
 
@@ -17,6 +19,7 @@ constexpr const char* kUsage = R"(rappelctl: operator commands for rappel
 Usage:
   rappelctl validate CONFIG
   rappelctl preview CONFIG --program P --stage S [--event FILE] [--out DIR] [--wav]
+  rappelctl forecast CONFIG --rate N [--program P] [--channel C] [--at RFC3339]
   rappelctl --help | --version
   rappelctl COMMAND --help
 
@@ -34,6 +37,12 @@ preview   Renders every channel of one stage in English and French for a built-i
           subject and text, and writes each email's HTML part to
           DIR/<program>-<stage>-<lang>.html. With --wav and espeak-ng installed, also
           writes DIR/<program>-<stage>-<lang>.wav reading the voice (or SMS) text aloud.
+
+forecast  Will the wave fit through the pipe? Counts, in the Redis of CONFIG, the licences
+          of each priority lane due before the channel's send window (of program P, in
+          engine.default_time_zone) closes, and what N reminders per second carry until
+          then. Lanes are served high, normal, bulk; what does not fit carries over to the
+          next opening. Exit status: 0 it fits, 3 some carries over, 1 error, 2 usage.
 )";
 
 int usage_error(const std::string& message) {
@@ -99,6 +108,48 @@ int run_preview(const std::vector<std::string>& args) {
 
 }  // namespace
 
+int run_forecast(const std::vector<std::string>& args) {
+    po::options_description opts("forecast options");
+    // clang-format off
+    opts.add_options()
+        ("help,h", "show this help")
+        ("config", po::value<std::string>(), "configuration file (YAML)")
+        ("rate,r", po::value<double>(), "reminders per second the providers carry")
+        ("program,p", po::value<std::string>(), "program whose window (default: the first)")
+        ("channel,c", po::value<std::string>()->default_value("sms"), "sms, email or voice")
+        ("at", po::value<std::string>(), "instant to forecast from, RFC 3339 (default: now)");
+    // clang-format on
+    po::positional_options_description pos;
+    pos.add("config", 1);
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
+        po::notify(vm);
+    } catch (const std::exception& e) {
+        return usage_error(e.what());
+    }
+    if (vm.count("help")) {
+        std::cout << "Usage: rappelctl forecast CONFIG --rate N [--program P] [--channel C] [--at RFC3339]\n\n"
+                  << opts << "\n";
+        return 0;
+    }
+    if (!vm.count("config")) return usage_error("forecast needs a CONFIG file");
+    if (!vm.count("rate") || vm["rate"].as<double>() <= 0) return usage_error("forecast needs --rate above 0");
+    ctl::ForecastOptions o;
+    o.config_file = vm["config"].as<std::string>();
+    o.rate = vm["rate"].as<double>();
+    if (vm.count("program")) o.program = vm["program"].as<std::string>();
+    auto channel = parse_channel_kind(vm["channel"].as<std::string>());
+    if (!channel) return usage_error("--channel is sms, email or voice");
+    o.channel = *channel;
+    if (vm.count("at")) {
+        auto t = parse_rfc3339(vm["at"].as<std::string>());
+        if (!t) return usage_error("--at is an RFC 3339 instant");
+        o.at = *t;
+    }
+    return ctl::forecast(o, std::cout, std::cerr);
+}
+
 int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty()) return usage_error("a command is required");
@@ -115,6 +166,7 @@ int main(int argc, char** argv) {
     try {
         if (command == "validate") return run_validate(rest);
         if (command == "preview") return run_preview(rest);
+        if (command == "forecast") return run_forecast(rest);
     } catch (const std::exception& e) {
         std::cerr << "rappelctl: " << e.what() << "\n";
         return 1;

@@ -294,8 +294,11 @@ int run(const Options& opt) {
         // Latest status per reminder, in the order they were first reported.
         std::vector<std::string> order;
         std::map<std::string, Json> last;
+        std::map<std::string, std::string> why_moved;  // the `scheduled` outcome's reason (send windows)
         for (const auto& o : by_licence[key]) {
             const auto rid = o.value("reminder_id", "");
+            if (o.value("status", "") == "scheduled" && !o.value("reason", "").empty())
+                why_moved[rid] = o.value("reason", "");
             if (!last.count(rid)) order.push_back(rid);
             if (o.value("status", "") != "scheduled" || !last.count(rid)) last[rid] = o;
         }
@@ -313,6 +316,7 @@ int run(const Options& opt) {
             } else {
                 detail = o.value("reason", "");
             }
+            if (why_moved.count(rid)) detail += " [" + why_moved[rid] + "]";
             std::cout << fmt::format("  {:<9} {:<6} {:<10} {:<26} {}\n", o.value("stage", ""),
                                      o.value("channel", ""), status,
                                      status == "sent" ? local_time(o.value("at", ""), zone) : "", detail);

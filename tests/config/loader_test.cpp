@@ -594,6 +594,88 @@ BOOST_AUTO_TEST_CASE(bad_send_at) {
                "(00:00 to 23:59), got '9:30'");
 }
 
+BOOST_AUTO_TEST_CASE(windows_default_per_channel) {
+    ScratchDir s;
+    Config cfg = s.load(program_text({
+        "  p1:",
+        "    name: {en: One, fr: Un}",
+        "    stages:",
+        "      - {id: s1, offset_days: -7, channels: [sms]}",
+    }));
+    const ProgramConfig& p = cfg.programs.at("p1");
+    const SendWindow& sms = *p.window(ChannelKind::sms);
+    BOOST_TEST(sms.weekday_open == 9 * 60);
+    BOOST_TEST(sms.weekday_close == 20 * 60);
+    BOOST_TEST(sms.weekend_open == 10 * 60);
+    BOOST_TEST(sms.weekend_close == 17 * 60);
+    BOOST_TEST(!sms.skip_weekends);
+    BOOST_TEST(sms.skip_holidays);
+    const SendWindow& email = *p.window(ChannelKind::email);
+    BOOST_TEST(email.weekday_open == 8 * 60);
+    BOOST_TEST(email.weekend_close == 21 * 60);
+    const SendWindow& voice = *p.window(ChannelKind::voice);
+    BOOST_TEST(voice.weekday_open == 10 * 60);
+    BOOST_TEST(voice.weekday_close == 19 * 60);
+    BOOST_TEST(voice.skip_weekends);
+    BOOST_TEST((p.priority == Priority::normal));
+    BOOST_TEST(p.closures.empty());
+    BOOST_TEST(!p.stages[0].shift.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(windows_closures_shift_and_priorities_are_read) {
+    ScratchDir s;
+    Config cfg = s.load(program_text({
+        "  p1:",
+        "    name: {en: One, fr: Un}",
+        "    priority: bulk",
+        "    windows:",
+        "      sms: {weekdays: \"08:30-18:00\", weekends: closed, skip_weekends: true, skip_holidays: false}",
+        "    closures: [\"2026-12-24\", \"2026-12-31\"]",
+        "    stages:",
+        "      - {id: s1, offset_days: -7, send_at: \"08:30\", channels: [sms], shift: next, priority: high}",
+        "      - {id: s2, offset_days: 1, channels: [email]}",
+    }));
+    const ProgramConfig& p = cfg.programs.at("p1");
+    const SendWindow& sms = *p.window(ChannelKind::sms);
+    BOOST_TEST(sms.weekday_open == 8 * 60 + 30);
+    BOOST_TEST(sms.weekday_close == 18 * 60);
+    BOOST_TEST(sms.weekend_open == sms.weekend_close);
+    BOOST_TEST(sms.skip_weekends);
+    BOOST_TEST(!sms.skip_holidays);
+    BOOST_TEST(p.window(ChannelKind::email)->weekday_open == 8 * 60);  // default kept
+    BOOST_TEST_REQUIRE(p.closures.size() == 2u);
+    BOOST_TEST((p.closures[0] == std::chrono::year{2026} / 12 / 24));
+    BOOST_TEST((p.priority == Priority::bulk));
+    BOOST_TEST((p.stages[0].shift == Shift::next));
+    BOOST_TEST((p.priority_of("s1") == Priority::high));
+    BOOST_TEST((p.priority_of("s2") == Priority::bulk));
+}
+
+BOOST_AUTO_TEST_CASE(send_at_outside_its_window_and_bad_windows_are_errors_with_lines) {
+    ScratchDir s;
+    std::string e = s.errors(program_text({
+        "  p1:",                                                         // 6
+        "    name: {en: One, fr: Un}",                                   // 7
+        "    windows:",                                                  // 8
+        "      sms: {weekdays: \"20:00-09:00\", weekends: \"9-5\"}",       // 9
+        "      email: {weekdays: \"07:00-22:00\", skip_holidays: maybe}",  // 10
+        "    closures: [\"2026-02-30\"]",                                // 11
+        "    stages:",                                                   // 12
+        "      - {id: s1, offset_days: -7, send_at: \"03:00\", channels: [email]}",  // 13
+        "      - {id: s2, offset_days: -1, send_at: \"22:00\", channels: [email], shift: later}",  // 14
+    }));
+    BOOST_TEST(e ==
+               "test.yaml:9:23: programs.p1.windows.sms.weekdays: expected local hours HH:MM-HH:MM (start before "
+               "end, up to 24:00) or 'closed', got '20:00-09:00'\n"
+               "test.yaml:9:48: programs.p1.windows.sms.weekends: expected local hours HH:MM-HH:MM (start before "
+               "end, up to 24:00) or 'closed', got '9-5'\n"
+               "test.yaml:10:55: programs.p1.windows.email.skip_holidays: expected one of true, false, got 'maybe'\n"
+               "test.yaml:11:16: programs.p1.closures[0]: expected a date YYYY-MM-DD, got '2026-02-30'\n"
+               "test.yaml:13:44: programs.p1.stages[0].send_at: 03:00 is outside the email window (weekdays "
+               "07:00-22:00): set programs.p1.windows.email\n"
+               "test.yaml:14:79: programs.p1.stages[1].shift: expected one of previous, next, got 'later'");
+}
+
 BOOST_AUTO_TEST_CASE(duplicate_stage_id) {
     ScratchDir s;
     std::string e = s.errors(program_text({
@@ -731,6 +813,7 @@ BOOST_AUTO_TEST_CASE(stages_are_sorted_by_offset) {
         "  p1:",
         "    name: {en: One, fr: Un}",
         "    catch_up: {policy: latest, grace_days: 0}",
+        "    windows: {sms: {weekdays: \"00:00-24:00\"}}",
         "    stages:",
         "      - {id: after, offset_days: 1, send_at: \"08:05\", channels: [email]}",
         "      - {id: week, offset_days: -7, channels: [email, sms]}",

@@ -1,5 +1,8 @@
 #define BOOST_TEST_MODULE ctl
 #include "engine/ctl/ctl.hpp"
+#include "engine/ctl/forecast.hpp"
+#include "engine/base/time_format.hpp"
+#include "tests/support/redis_server.hpp"
 #include "engine/config/config.hpp"
 #include "templates/template_set.hpp"
 #include "tests/support/process.hpp"
@@ -292,6 +295,35 @@ BOOST_AUTO_TEST_CASE(rappelctl_writes_the_email_html) {
     BOOST_TEST(contains(read_file(html_dir / "p1-30d-en.html"), "Liam O&#39;Brien-Tremblay"));
     BOOST_TEST(contains(output, "Preview of p1 / 30d: 30 days before the due date, channels: email"));
     BOOST_TEST(contains(output, "Subject: Votre permis de pêche expire le 1er mars 2027"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(forecast_command)
+
+BOOST_AUTO_TEST_CASE(a_bulk_wave_larger_than_the_pipe_is_forecast_to_carry_over) {
+    testkit::RedisServer redis;
+    ::setenv("RAPPEL_REDIS_PORT", std::to_string(redis.port()).c_str(), 1);
+    ::setenv("RAPPEL_TWILIO_AUTH_TOKEN", "ctl-test-token", 1);
+    redis.cli("ZADD rp:{p0}:Sh 1 vip");
+    for (int i = 0; i < 30; ++i) redis.cli("ZADD rp:{p0}:Sb 1 b" + std::to_string(i));
+    for (int i = 0; i < 5; ++i) redis.cli("ZADD rp:{p3}:S 1 n" + std::to_string(i));
+    redis.cli("ZADD rp:{p3}:S 99999999999999 later");  // due after the close: not counted
+    ctl::ForecastOptions o;
+    o.config_file = testkit::source_dir() + "/tests/ctl/fixtures/ok/rappel.yaml";
+    o.rate = 0.001;  // 21 in the 6 hours left (Thursday 14:00 to 20:00 in Toronto)
+    o.at = *parse_rfc3339("2027-01-14T19:00:00Z");
+    std::ostringstream out, err;
+    const int rc = ctl::forecast(o, out, err);
+    ::unsetenv("RAPPEL_REDIS_PORT");
+    BOOST_TEST_MESSAGE(out.str());
+    BOOST_CHECK_EQUAL(rc, 3);
+    BOOST_CHECK_MESSAGE(err.str().empty(), err.str());
+    BOOST_CHECK(contains(out.str(), "2 partition(s)"));
+    BOOST_CHECK(contains(out.str(), "capacity 21"));
+    BOOST_CHECK(contains(out.str(), "high                1              1              0"));
+    BOOST_CHECK(contains(out.str(), "normal              5              5              0"));
+    BOOST_CHECK(contains(out.str(), "bulk               30             15             15"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

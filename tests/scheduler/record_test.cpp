@@ -30,6 +30,7 @@ IngestItem due_item(std::int64_t version, std::vector<std::string> stages) {
     it.event.holder.language = Language::fr;
     it.event.holder.sms = "+16135550142";
     it.event.holder.email = "g.cote@example.ca";
+    it.event.holder.time_zone = "America/Winnipeg";
     it.event.data = {{"renewal_url", "https://www.ontario.ca/renew"}, {"fee", "90"}};
     it.key = outcome_key(it.event);
     int h = 0;
@@ -73,6 +74,7 @@ BOOST_AUTO_TEST_CASE(a_record_round_trips_every_field) {
     BOOST_CHECK_EQUAL(b.payload->email, "g.cote@example.ca");
     BOOST_CHECK(b.payload->language == Language::fr);
     BOOST_CHECK_EQUAL(b.payload->data.size(), 2u);
+    BOOST_CHECK_EQUAL(b.payload->time_zone, "America/Winnipeg");
     BOOST_CHECK_EQUAL(b.entries.size(), 4u);
     BOOST_CHECK_EQUAL(b.entries[1].token, 0xfeedfacecafebeefULL);
     BOOST_CHECK_EQUAL(b.entries[1].attempt, 2);
@@ -81,6 +83,19 @@ BOOST_AUTO_TEST_CASE(a_record_round_trips_every_field) {
     BOOST_CHECK(b.done[0].status == DoneStatus::expired);
     BOOST_CHECK(b.done[0].day == 20100);
     BOOST_CHECK(revision_bytes(7) == bytes.substr(0, kRevisionBytes));
+}
+
+BOOST_AUTO_TEST_CASE(a_holder_zone_round_trips_by_table_or_by_name) {
+    for (const std::string zone : {"", "America/Toronto", "America/Winnipeg", "Europe/Paris"}) {
+        LicenceRecord rec;
+        std::vector<PendingOutcome> out;
+        auto item = due_item(1, {"30d"});
+        item.event.holder.time_zone = zone;
+        apply_event(rec, item, ctx(), out);
+        auto back = decode_record(encode_record(rec));
+        BOOST_REQUIRE(back.ok());
+        BOOST_CHECK_EQUAL(back.value().payload->time_zone, zone);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(a_pending_licence_of_four_reminders_stays_small) {
@@ -204,6 +219,83 @@ BOOST_AUTO_TEST_CASE(compact_outcomes_render_as_notification_outcome_json) {
     BOOST_CHECK(entry.find("+1613") == std::string::npos);
     BOOST_CHECK(entry.find("Geneviève") == std::string::npos);
     BOOST_CHECK(!render_outbox(entry.substr(0, entry.size() - 3)).ok());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(send_windows)
+
+BOOST_AUTO_TEST_CASE(reminders_carried_over_to_an_opening_go_most_urgent_first_without_an_attempt) {
+    config::ProgramConfig p;
+    p.id = "health-card";
+    config::SendWindow sms;
+    sms.weekday_open = 9 * 60;
+    sms.weekday_close = 20 * 60;
+    sms.weekend_open = 9 * 60;
+    sms.weekend_close = 20 * 60;
+    p.windows[ChannelKind::sms] = sms;
+    const WindowBook book({{p.id, p}}, "America/Toronto");
+    // Holders in Winnipeg: both due at 20:00 on Friday 1 January 2027 (02:00Z on the 2nd), as
+    // the window closes.
+    const TimePoint now = kT0 + 26h;
+    DecisionContext c{now, std::chrono::days{400}, &book};
+    auto later = due_item(1, {"30d"});
+    auto sooner = due_item(1, {"30d"});
+    sooner.event.licence_id = "sooner";
+    sooner.event.due_date = std::chrono::year{2027} / 1 / 20;
+    std::vector<PendingOutcome> out;
+    LicenceRecord a, b;
+    for (auto* x : {&later, &sooner}) {
+        x->plan[0].fire_at = now;
+        x->plan[0].expires_at = now + 72h;
+    }
+    apply_event(a, later, ctx(), out);
+    apply_event(b, sooner, ctx(), out);
+    std::vector<ClaimedReminder> items;
+    bool cut = false;
+    int moved = 0;
+    BOOST_CHECK_EQUAL(claim_entries(a, "a", c, 60s, 1, {}, 10, items, out, cut, &moved), 0);
+    BOOST_CHECK_EQUAL(claim_entries(b, "b", c, 60s, 1, {}, 10, items, out, cut, &moved), 0);
+    BOOST_CHECK_EQUAL(moved, 2);
+    BOOST_CHECK_EQUAL(a.entries[0].attempt, 0);
+    // Saturday 2 January 09:00 CST (15:00Z), the sooner first.
+    const std::int64_t opening = to_unix_ms(kT0 + 24h + 15h);
+    BOOST_CHECK_GE(b.entries[0].fire_at, opening);
+    BOOST_CHECK_LT(b.entries[0].fire_at, a.entries[0].fire_at);
+    BOOST_CHECK_LT(a.entries[0].fire_at, opening + 1000);
+}
+
+BOOST_AUTO_TEST_CASE(a_claim_whose_lease_ran_out_at_night_waits_for_the_opening_instead_of_staying_due) {
+    config::ProgramConfig p;
+    p.id = "health-card";
+    config::SendWindow sms;
+    sms.weekday_open = sms.weekend_open = 9 * 60;
+    sms.weekday_close = sms.weekend_close = 20 * 60;
+    p.windows[ChannelKind::sms] = sms;
+    const WindowBook book({{p.id, p}}, "America/Toronto");
+    auto item = due_item(1, {"30d"});
+    item.plan[0].fire_at = kT0 + 15h;  // 09:00 CST in Winnipeg, Friday 1 January
+    item.plan[0].expires_at = kT0 + 15h + 72h;
+    LicenceRecord rec;
+    std::vector<PendingOutcome> out;
+    apply_event(rec, item, ctx(), out);
+    std::vector<ClaimedReminder> items;
+    bool cut = false;
+    const DecisionContext day{kT0 + 15h, std::chrono::days{400}, &book};
+    BOOST_CHECK_EQUAL(claim_entries(rec, "h", day, 12h, 7, {}, 10, items, out, cut), 1);
+    // The engine holding it died; at 21:00 the lease has run out, outside the window.
+    const DecisionContext night{kT0 + 27h, std::chrono::days{400}, &book};
+    int moved = 0;
+    BOOST_CHECK_EQUAL(claim_entries(rec, "h", night, 12h, 8, {}, 10, items, out, cut, &moved), 0);
+    BOOST_CHECK_EQUAL(moved, 1);
+    BOOST_CHECK(!rec.entries[0].claimed);
+    BOOST_REQUIRE(rec.next_instant().has_value());
+    BOOST_CHECK_GE(*rec.next_instant(), to_unix_ms(kT0 + 24h + 15h));  // Saturday 09:00 CST
+    // The dead engine's late result is fenced.
+    AttemptRecord a;
+    a.ref = items[0].ref;
+    a.token = 7;
+    BOOST_CHECK(record_attempt(rec, a, night, out) == RecordStatus::fenced);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

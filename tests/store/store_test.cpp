@@ -1,4 +1,4 @@
-// The schedule store (layout 2) against a real redis-server: versioning, de-duplication,
+// The schedule store (layout 3) against a real redis-server: versioning, de-duplication,
 // leases and fencing, retries, cancellation, compare-and-set, and that every change writes
 // its outcome.
 #define BOOST_TEST_MODULE schedule_store
@@ -57,10 +57,11 @@ struct Env {
     testkit::RedisServer server;
     boost::asio::io_context io;
     redis::Client client{io, redis::Endpoint{server.host(), server.port(), ""}};
-    RedisStore store{client, "rp", kTopic, Millis{std::chrono::days{400}}};
+    RedisStore store;
     Keys keys{"rp", kPart};
 
-    Env() {
+    explicit Env(std::shared_ptr<const WindowBook> windows = nullptr)
+        : store{client, "rp", kTopic, Millis{std::chrono::days{400}}, std::move(windows)} {
         client.start();
         const auto deadline = std::chrono::steady_clock::now() + 10s;
         while (!client.connected() && std::chrono::steady_clock::now() < deadline) io.run_one_for(20ms);
@@ -521,7 +522,7 @@ BOOST_AUTO_TEST_CASE(the_layout_version_is_written_once_and_a_different_one_is_r
     Env env;
     redis::SyncClient sync{redis::Endpoint{env.server.host(), env.server.port(), ""}};
     BOOST_CHECK(RedisStore::check_layout(sync, "rp").ok());
-    BOOST_CHECK_EQUAL(env.cli("GET rp:layout"), "2");
+    BOOST_CHECK_EQUAL(env.cli("GET rp:layout"), "3");
     BOOST_CHECK(RedisStore::check_layout(sync, "rp").ok());
     env.cli("SET rp:layout 1");
     auto r = RedisStore::check_layout(sync, "rp");
@@ -560,4 +561,122 @@ BOOST_AUTO_TEST_CASE(a_duplicate_in_the_same_batch_is_stale) {
     BOOST_CHECK_EQUAL(r.scheduled, 1);
     BOOST_CHECK_EQUAL(r.stale, 1);
     BOOST_CHECK_EQUAL(env.with_status("stale").size(), 1u);
+}
+
+// ---- send windows and priority lanes ------------------------------------------------------
+
+namespace {
+
+// drivers-licence: SMS weekdays 09:00-20:00, weekends 10:00-17:00, holidays skipped; the
+// program is `bulk`, its stage "urgent" is `high`.
+std::shared_ptr<const WindowBook> windows_book() {
+    config::ProgramConfig p;
+    p.id = "drivers-licence";
+    config::SendWindow sms;
+    sms.weekday_open = 9 * 60;
+    sms.weekday_close = 20 * 60;
+    sms.weekend_open = 10 * 60;
+    sms.weekend_close = 17 * 60;
+    sms.skip_holidays = true;
+    p.windows[ChannelKind::sms] = sms;
+    p.priority = config::Priority::bulk;
+    config::StageConfig urgent;
+    urgent.id = "urgent";
+    urgent.priority = config::Priority::high;
+    config::StageConfig routine;
+    routine.id = "routine";
+    p.stages = {urgent, routine};
+    return std::make_shared<const WindowBook>(std::map<std::string, config::ProgramConfig>{{p.id, p}},
+                                              "America/Toronto");
+}
+
+TimePoint utc(std::string_view text) { return *parse_rfc3339(text); }
+
+RenewalEvent toronto_event(const std::string& licence) {
+    auto ev = due_event(licence, 1, kDue);
+    ev.holder.time_zone = "America/Toronto";
+    return ev;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_due_reminder_outside_its_window_waits_for_the_next_opening_without_using_an_attempt) {
+    Env env(windows_book());
+    auto ev = toronto_event("W1");
+    // Thursday 14 Jan 2027 at 20:00 in Toronto: the window has just closed.
+    env.apply({item(0, ev, {planned(ev, "routine", utc("2027-01-15T01:00:00Z"))})});
+    auto b = env.claim(utc("2027-01-15T01:00:00Z"), "tok");
+    BOOST_CHECK(b.items.empty());
+    BOOST_REQUIRE(b.next_due.has_value());
+    // Friday 09:00, plus 1 ms per day left until the due date (1 March): 45 days.
+    BOOST_CHECK_EQUAL(format_rfc3339(*b.next_due), "2027-01-15T14:00:00.045Z");
+    BOOST_CHECK(env.claim(utc("2027-01-15T13:59:00Z"), "tok").items.empty());
+    auto morning = env.claim(utc("2027-01-15T14:00:01Z"), "tok");
+    BOOST_REQUIRE_EQUAL(morning.items.size(), 1u);
+    BOOST_CHECK_EQUAL(morning.items[0].attempt, 1);
+    BOOST_CHECK_EQUAL(morning.items[0].payload.time_zone, "America/Toronto");
+}
+
+BOOST_AUTO_TEST_CASE(a_retry_storm_at_19h55_resumes_the_next_morning) {
+    Env env(windows_book());
+    std::vector<IngestItem> items;
+    for (int i = 0; i < 20; ++i) {
+        auto ev = toronto_event("R" + std::to_string(i));
+        items.push_back(item(i, ev, {planned(ev, "routine", utc("2027-01-15T00:55:00Z"))}));  // 19:55
+    }
+    env.apply(std::move(items));
+    const TimePoint t = utc("2027-01-15T00:55:00Z");
+    auto b = env.claim(t, "tok");
+    BOOST_REQUIRE_EQUAL(b.items.size(), 20u);
+    for (const auto& c : b.items)
+        BOOST_CHECK_EQUAL(env.complete(t, c, "tok", AttemptResult::retry, t + 10min, 5), RecordStatus::retrying);
+    // 20:05: nothing goes out; all wait for Friday 09:00 and keep their attempt count.
+    auto evening = env.claim(t + 10min, "tok2");
+    BOOST_CHECK(evening.items.empty());
+    BOOST_REQUIRE(evening.next_due.has_value());
+    BOOST_CHECK_EQUAL(format_rfc3339(*evening.next_due), "2027-01-15T14:00:00.045Z");
+    BOOST_CHECK(env.claim(utc("2027-01-15T12:00:00Z"), "tok3").items.empty());
+    auto morning = env.claim(utc("2027-01-15T14:00:01Z"), "tok4");
+    BOOST_REQUIRE_EQUAL(morning.items.size(), 20u);
+    for (const auto& c : morning.items) BOOST_CHECK_EQUAL(c.attempt, 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_reminder_whose_expiry_comes_before_the_next_opening_ends_expired) {
+    Env env(windows_book());
+    auto ev = toronto_event("X1");
+    auto p = planned(ev, "routine", utc("2027-01-15T02:00:00Z"));  // 21:00
+    p.expires_at = p.fire_at + 6h;                                // 03:00, before 09:00
+    env.apply({item(0, ev, {p})});
+    auto b = env.claim(utc("2027-01-15T02:00:00Z"), "tok");
+    BOOST_CHECK(b.items.empty());
+    auto expired = env.with_status("expired");
+    BOOST_REQUIRE_EQUAL(expired.size(), 1u);
+    BOOST_CHECK_EQUAL(expired[0]["reason"], "window closed until expiry");
+    BOOST_CHECK_EQUAL(env.cli("ZCARD " + env.keys.schedule(config::Priority::bulk)), "0");
+}
+
+BOOST_AUTO_TEST_CASE(a_high_priority_reminder_overtakes_a_bulk_backlog_due_at_the_same_time) {
+    Env env(windows_book());
+    const TimePoint due = utc("2027-01-14T15:00:00Z");  // Thursday 10:00
+    std::vector<IngestItem> items;
+    for (int i = 0; i < 600; ++i) {
+        auto ev = toronto_event("B" + std::to_string(i));
+        // The backlog is older than the high one: a single queue would serve it first.
+        items.push_back(item(i, ev, {planned(ev, "routine", due - 1h)}));
+    }
+    auto vip = toronto_event("VIP");
+    items.push_back(item(600, vip, {planned(vip, "urgent", due)}));
+    env.apply(std::move(items));
+    BOOST_CHECK_EQUAL(env.cli("ZCARD " + env.keys.schedule(config::Priority::bulk)), "600");
+    BOOST_CHECK_EQUAL(env.cli("ZCARD " + env.keys.schedule(config::Priority::high)), "1");
+    BOOST_CHECK_EQUAL(env.cli("ZCARD " + env.keys.schedule(config::Priority::normal)), "0");
+    auto b = env.claim(due, "tok", Millis{60000}, 50);
+    BOOST_REQUIRE_EQUAL(b.items.size(), 50u);
+    BOOST_CHECK_EQUAL(b.items[0].licence_id, "VIP");
+    BOOST_CHECK(b.more);
+    for (std::size_t i = 1; i < b.items.size(); ++i) BOOST_CHECK_NE(b.items[i].licence_id, "VIP");
+    // The claimed ones sit in their lane at the lease's end; the rest of the backlog still due.
+    BOOST_CHECK_EQUAL(env.cli("ZCOUNT " + env.keys.schedule(config::Priority::bulk) + " -inf " +
+                              std::to_string(to_unix_ms(due))),
+                      "551");
 }
