@@ -57,10 +57,12 @@ void Relay::publish(std::int32_t p, std::shared_ptr<std::vector<scheduler::Outbo
         }));
     };
     if (st->remaining == 0) return all_acked();
+    // Informational for consumers; the rebuild reads it back (restore.hpp).
+    const kafka::Headers headers{{std::string(kPartitionHeader), std::to_string(p)}};
     for (const auto& e : *entries) {
         for (const auto& o : e.outcomes) {
             ctx_.deps.producer.produce(ctx_.cfg.kafka.outcomes_topic, std::string_view(o.key),
-                                       std::string_view(o.value), {},
+                                       std::string_view(o.value), headers,
                                        ctx_.guard([st, all_acked](const Delivery& d) {
                                            if (d.status != DeliveryStatus::ok && !st->error) st->error = d.error;
                                            if (--st->remaining == 0) all_acked();

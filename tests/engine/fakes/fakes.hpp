@@ -46,7 +46,14 @@ public:
         std::function<void(Result<std::int64_t>)> done;
     };
 
+    struct Restore {
+        std::int32_t partition;
+        std::vector<scheduler::EndedReminder> ended;
+        std::function<void(Result<std::int64_t>)> done;
+    };
+
     std::deque<std::pair<std::int32_t, std::function<void(Result<std::optional<std::int64_t>>)>>> offsets;
+    std::deque<Restore> restores;
     std::deque<Apply> applies;
     std::deque<Claim> claims;
     std::deque<Record> records;
@@ -74,6 +81,10 @@ public:
     void release(std::int32_t p, TimePoint, scheduler::ClaimToken token, std::vector<scheduler::ReminderRef> refs,
                  std::function<void(Result<std::int64_t>)> done) override {
         releases.push_back({p, token, std::move(refs), std::move(done)});
+    }
+    void restore_done(std::int32_t p, std::vector<scheduler::EndedReminder> ended, TimePoint,
+                      std::function<void(Result<std::int64_t>)> done) override {
+        restores.push_back({p, std::move(ended), std::move(done)});
     }
     void read_outbox(std::int32_t p, int max, std::function<void(Result<std::vector<scheduler::OutboxEntry>>)> done) override {
         auto& box = outbox[p];
