@@ -40,6 +40,7 @@ void Ownership::on_revoked(const std::vector<std::int32_t>& partitions) {
         log::info(kLog, "revoked partition {}", p);
     }
     ctx_.stats.partitions_owned = ctx_.parts.owned_count();
+    ctx_.restore->revoked();
 }
 
 void Ownership::read_offset(std::int32_t p, std::uint64_t generation) {

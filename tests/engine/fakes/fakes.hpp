@@ -11,7 +11,9 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -166,6 +168,43 @@ public:
 
 private:
     boost::asio::io_context& io_;
+};
+
+// Each read() is held until the test hands out batches and ends it.
+class FakeOutcomeHistory final : public core::OutcomeHistory {
+public:
+    struct Read {
+        std::set<std::int32_t> partitions;
+        Handlers h;
+        std::shared_ptr<bool> cancelled;
+    };
+    std::deque<Read> reads;
+    int next_calls = 0;  // how often the core asked for the next batch
+
+    std::unique_ptr<Pass> read(std::set<std::int32_t> partitions, Handlers h) override {
+        auto cancelled = std::make_shared<bool>(false);
+        reads.push_back({std::move(partitions), std::move(h), cancelled});
+        return std::make_unique<FakePass>(cancelled);
+    }
+    // To the latest pass (ignored once it was cancelled, as the real one does).
+    void batch(Batch b) {
+        auto& r = reads.back();
+        if (!*r.cancelled) r.h.on_batch(std::move(b), [this] { ++next_calls; });
+    }
+    void end(Result<std::int64_t> result) {
+        auto& r = reads.back();
+        if (!*r.cancelled) r.h.on_end(std::move(result));
+    }
+
+private:
+    class FakePass final : public Pass {
+    public:
+        explicit FakePass(std::shared_ptr<bool> c) : c_(std::move(c)) {}
+        ~FakePass() override { *c_ = true; }
+
+    private:
+        std::shared_ptr<bool> c_;
+    };
 };
 
 class FakeChannel final : public channels::Channel {
