@@ -78,6 +78,7 @@ void Ownership::on_offset(std::int32_t p, std::uint64_t generation, Result<std::
         return;
     }
     consume(p, r.value().value_or(kOffsetBeginning));
+    ctx_.restore->maybe_start();  // partitions waiting for this answer to start their pass
 }
 
 void Ownership::consume(std::int32_t p, std::int64_t offset) {

@@ -159,12 +159,15 @@ void Restore::on_end(Result<std::int64_t> r) {
 }
 
 void Restore::revoked() {
-    if (!pass_) return;
-    for (const auto& [p, s] : pass_->parts)
-        if (valid(p, s)) return;
-    log::info(kLog, "restore: every partition of the pass was revoked; cancelled");
-    cancel_pass();
-    maybe_start();
+    if (pass_) {
+        bool any = false;
+        for (const auto& [p, s] : pass_->parts) any = any || valid(p, s);
+        if (!any) {
+            log::info(kLog, "restore: every partition of the pass was revoked; cancelled");
+            cancel_pass();
+        }
+    }
+    maybe_start();  // a revoked partition may have been the one whose offset was awaited
 }
 
 void Restore::stop() {

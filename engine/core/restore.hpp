@@ -25,6 +25,8 @@ public:
     void need(std::int32_t p, std::uint64_t generation);
     // A revocation: a pass left with no partition of its own is cancelled.
     void revoked();
+    // Another partition's offset was read: a pass may start now.
+    void maybe_start();
     void stop();
 
 private:
@@ -43,7 +45,6 @@ private:
     };
 
     bool valid(std::int32_t p, const PartState& s) const;
-    void maybe_start();
     void start_pass();
     void on_batch(OutcomeHistory::Batch&& b, std::function<void()> next);
     void write(std::int32_t p, std::uint64_t generation, std::shared_ptr<std::vector<scheduler::EndedReminder>> ended,

@@ -109,6 +109,21 @@ BOOST_AUTO_TEST_CASE(a_stored_offset_needs_no_restore) {
     BOOST_TEST(h.events.seeks[0].second == 5);
 }
 
+BOOST_AUTO_TEST_CASE(a_stored_offset_answered_last_lets_the_others_restore) {
+    Harness h;
+    h.events.assign({0, 1});
+    h.until([&] { return h.store.offsets.size() == 2; }, "offset reads");
+    h.store.answer_offset(std::optional<std::int64_t>{});
+    h.settle();
+    BOOST_TEST(h.history.reads.empty());
+    h.store.answer_offset(std::optional<std::int64_t>{7});
+    h.until([&] { return h.history.reads.size() == 1; }, "a pass for partition 0 alone");
+    BOOST_TEST((h.history.reads[0].partitions == std::set<std::int32_t>{0}));
+    BOOST_REQUIRE_EQUAL(h.events.seeks.size(), 1U);
+    BOOST_TEST(h.events.seeks[0].first == 1);
+    BOOST_TEST(h.events.seeks[0].second == 7);
+}
+
 BOOST_AUTO_TEST_CASE(a_failed_restore_is_read_again_never_skipped) {
     Harness h;
     h.own(0, std::nullopt);
