@@ -227,11 +227,13 @@ public:
         if (rd_kafka_flush(rk_, 120000) != RD_KAFKA_RESP_ERR_NO_ERROR) throw std::runtime_error("flush timed out");
         if (failed_ > 0) throw std::runtime_error(fmt::format("{} events failed to produce", failed_.load()));
     }
-    // Sum over partitions of (high - low) watermarks; `low_nonzero` counts partitions whose
-    // log start moved (data dropped by the mock).
+    // Sum over partitions of the high watermarks (what was produced); `low_nonzero` counts
+    // partitions whose log start moved (data dropped by the mock), `available` gets the sum of
+    // (high - low), what is still there to read.
     long long watermarks(const std::string& topic, int partitions, int* low_nonzero = nullptr,
-                         std::vector<long long>* highs = nullptr) {
+                         std::vector<long long>* highs = nullptr, long long* available = nullptr) {
         long long total = 0;
+        if (available) *available = 0;
         if (low_nonzero) *low_nonzero = 0;
         if (highs) highs->clear();
         for (int p = 0; p < partitions; ++p) {
@@ -240,6 +242,7 @@ public:
                 throw std::runtime_error("watermarks of " + topic);
             if (lo != 0 && low_nonzero) ++*low_nonzero;
             if (highs) highs->push_back(hi);
+            if (available) *available += hi - lo;
             total += hi;
         }
         return total;
@@ -577,7 +580,8 @@ public:
 private:
     void write_config(const std::string& path, const std::string& sms_base_url);
     std::unique_ptr<testkit::Process> start_rappeld(const std::string& config, const std::string& clock_start,
-                                                    double speed, std::int64_t anchor_ms, const std::string& tag);
+                                                    double speed, std::int64_t anchor_ms, const std::string& tag,
+                                                    const std::string& log_level = "warn");
     void stop(std::unique_ptr<testkit::Process>& p) {
         p->signal(SIGTERM);
         if (!p->wait(60s)) {
@@ -641,12 +645,13 @@ void Bench::write_config(const std::string& path, const std::string& sms_base_ur
 }
 
 std::unique_ptr<testkit::Process> Bench::start_rappeld(const std::string& config, const std::string& clock_start,
-                                                       double speed, std::int64_t anchor_ms, const std::string& tag) {
+                                                       double speed, std::int64_t anchor_ms, const std::string& tag,
+                                                       const std::string& log_level) {
     std::vector<std::string> argv{opt_.rappeld.empty() ? testkit::binary_dir() + "/engine/app/rappeld" : opt_.rappeld,
                                   "--config", config,
                                   "--clock-start", clock_start, "--clock-speed", fmt::format("{}", speed),
                                   "--clock-anchor", std::to_string(anchor_ms), "--instance-id", "bench-" + tag,
-                                  "--log-level", "warn"};
+                                  "--log-level", log_level};
     return std::make_unique<testkit::Process>(
         argv, std::map<std::string, std::string>{{"RAPPEL_TWILIO_AUTH_TOKEN", stack_->sim().options().auth_token}},
         stack_->dir() + "/rappeld-" + tag + ".log");
@@ -903,6 +908,11 @@ int Bench::run() {
 
     // 5. Rebuild: Redis loses everything; rappeld re-consumes the topic from offset 0.
     double rebuild_s = 0, rebuild_rate = 0;
+    // From rappeld's start: the group join and the restore of the done markers from the
+    // outcomes topic (which precede the first apply), then the whole rebuild.
+    double rebuild_first_apply_s = 0, rebuild_whole_s = 0;
+    long long rebuild_outcomes = 0, rebuild_stored = 0, restore_read = 0;
+    double restore_ms = 0;
     long resent = 0, resent_dupes = 0;
     Rss rss_rebuild;
     const long long total_events = opt_.events + latency_events_;
@@ -910,10 +920,19 @@ int Bench::run() {
         note("rebuild: FLUSHALL, then rappeld re-consumes from the beginning");
         redis.str("FLUSHALL");
         const auto sink1 = sink.count();
+        // What the restore has to read: high - low watermarks (the mock keeps a bounded log per
+        // partition and drops its oldest messages, as a short retention would).
+        int outcomes_dropped = 0;
+        const long long produced =
+            producer_->watermarks(stack_->outcomes_topic(), opt_.partitions, &outcomes_dropped, nullptr, &rebuild_outcomes);
+        if (outcomes_dropped > 0)
+            notes_.push_back(fmt::format("rebuild: the mock dropped the oldest outcomes of {} partitions; {} of {} are left "
+                                         "for the restore", outcomes_dropped, rebuild_outcomes, produced));
         // After the latency stages, within the 3-day catch-up grace of the dispatch stage.
         const TimePoint at = first_due + std::chrono::minutes{latency_stages_ + 30};
         rss_rebuild = Rss{};
-        auto proc = start_rappeld(cfg_sink, format_rfc3339(at), 1, now_ms(), "rebuild");
+        // At info: its restore line says how long reading the outcomes topic took.
+        auto proc = start_rappeld(cfg_sink, format_rfc3339(at), 1, now_ms(), "rebuild", "info");
         const pid_t pid = proc->pid();
         const auto started = Steady::now();
         Steady::time_point t_first{};
@@ -921,9 +940,26 @@ int Bench::run() {
         while (proc->running() && since(started) < opt_.max_ingest_s) {
             stored = stored_offsets(redis);
             rss_rebuild.sample(pid);
-            if (stored > 0 && t_first == Steady::time_point{}) t_first = Steady::now();
+            if (stored > 0 && t_first == Steady::time_point{}) {
+                t_first = Steady::now();
+                rebuild_first_apply_s = since(started);
+            }
             if (stored >= total_events) break;
             std::this_thread::sleep_for(20ms);
+        }
+        rebuild_whole_s = since(started);
+        rebuild_stored = stored;
+        {
+            // "restore: read N outcomes of <topic> in M ms (...)" (engine/core/restore.cpp)
+            std::ifstream log(stack_->dir() + "/rappeld-rebuild.log");
+            std::string line;
+            while (std::getline(log, line)) {
+                const auto at_read = line.find("restore: read ");
+                const auto at_in = line.find(" in ", at_read == std::string::npos ? 0 : at_read);
+                if (at_read == std::string::npos || at_in == std::string::npos) continue;
+                restore_ms += std::atof(line.c_str() + at_in + 4);
+                restore_read += std::atoll(line.c_str() + at_read + 14);
+            }
         }
         if (t_first == Steady::time_point{}) t_first = started;
         rebuild_s = since(t_first);
@@ -996,6 +1032,13 @@ int Bench::run() {
         R.push_back({"rebuild: events re-applied /s", num(rebuild_rate), "ingest/s " + num(ingest_rate),
                      ratio(rebuild_rate, ingest_rate), "-"});
         R.push_back({"rebuild: time s", num(rebuild_s, 1), fmt::format("{} events", total_events), "-", "-"});
+        R.push_back({"rebuild: start to first apply s", num(rebuild_first_apply_s, 1),
+                     fmt::format("{} outcomes in topic", rebuild_outcomes), "-", "-"});
+        R.push_back({"rebuild: restore of done markers s", num(restore_ms / 1000, 2),
+                     fmt::format("{} outcomes read", restore_read), "-", "-"});
+        const double whole_rate = rebuild_whole_s > 0 ? static_cast<double>(rebuild_stored) / rebuild_whole_s : 0;
+        R.push_back({"rebuild: events /s from start", num(whole_rate), "ingest/s " + num(ingest_rate),
+                     ratio(whole_rate, ingest_rate), "-"});
         R.push_back({"rebuild: sent again (already sent)", fmt::format("{}", resent_dupes),
                      fmt::format("{} sent before", sent_before.size()), "-", "0"});
         R.push_back({"rebuild: requests during rebuild", fmt::format("{}", resent), "-", "-", "-"});

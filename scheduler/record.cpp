@@ -4,6 +4,7 @@
 #include "scheduler/keys.hpp"
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include <algorithm>
 #include <charconv>
@@ -14,6 +15,7 @@ namespace {
 
 constexpr std::uint8_t kFormat = 3;  // 3: the payload ends with the holder's zone
 constexpr std::uint8_t kHasPayload = 1;
+constexpr std::uint8_t kNotKnown = 2;  // done markers only (restored), see LicenceRecord::known
 constexpr std::uint8_t kClaimed = 1;
 constexpr std::uint8_t kSuperseded = 2;
 
@@ -316,7 +318,7 @@ std::string encode_record(const LicenceRecord& r) {
     w.str(r.program);
     w.str(r.licence_id);
     w.svarint(r.due_days);
-    w.u8(r.payload ? kHasPayload : 0);
+    w.u8(static_cast<std::uint8_t>((r.payload ? kHasPayload : 0) | (r.known ? 0 : kNotKnown)));
     if (r.payload) {
         const Payload& p = *r.payload;
         w.u8(p.language == Language::fr ? 1 : 0);
@@ -360,7 +362,6 @@ std::string encode_record(const LicenceRecord& r) {
 Result<LicenceRecord> decode_record(std::string_view bytes) {
     Reader in(bytes);
     LicenceRecord r;
-    r.known = true;
     r.rev = in.fixed64();
     const std::uint8_t format = in.u8();
     if (!in.ok() || format != kFormat)
@@ -370,7 +371,9 @@ Result<LicenceRecord> decode_record(std::string_view bytes) {
     r.program = in.str();
     r.licence_id = in.str();
     r.due_days = static_cast<std::int32_t>(in.svarint());
-    if (in.u8() & kHasPayload) {
+    const std::uint8_t record_flags = in.u8();
+    r.known = !(record_flags & kNotKnown);
+    if (record_flags & kHasPayload) {
         Payload p;
         p.language = in.u8() == 1 ? Language::fr : Language::en;
         p.name = in.str();
@@ -708,6 +711,71 @@ bool release_entry(LicenceRecord& rec, const ReminderRef& ref, ClaimToken token,
         return true;
     }
     return false;
+}
+
+bool restore_ended(LicenceRecord& rec, const EndedReminder& ended, const DecisionContext& ctx) {
+    if (ended.at < ctx.now - ctx.retention) return false;
+    const auto rid = rid_bytes(ended.reminder_id);
+    if (is_done(rec, rid)) return false;
+    if (!rec.exists() && rec.program.empty()) {
+        rec.program = ended.program;
+        rec.licence_id = ended.licence_id;
+    }
+    const DoneStatus s = ended.status == EndedStatus::sent     ? DoneStatus::sent
+                         : ended.status == EndedStatus::failed ? DoneStatus::failed
+                                                               : DoneStatus::expired;
+    rec.done.push_back(Done{rid, s, day_of(ended.at)});
+    return true;
+}
+
+std::optional<EndedReminder> ended_from_outcome(std::string_view json) {
+    simdjson::ondemand::parser parser;
+    const simdjson::padded_string padded(json);
+    simdjson::ondemand::document doc;
+    if (parser.iterate(padded).get(doc)) return std::nullopt;
+    simdjson::ondemand::object obj;
+    if (doc.get_object().get(obj)) return std::nullopt;
+    EndedReminder e;
+    std::string_view status, at;
+    bool has_status = false, has_rid = false, has_at = false;
+    for (auto field : obj) {
+        std::string_view name;
+        if (field.unescaped_key().get(name)) return std::nullopt;
+        std::string_view v;
+        if (name == "status" || name == "reminder_id" || name == "program" || name == "licence_id" ||
+            name == "at") {
+            if (field.value().get_string().get(v)) return std::nullopt;
+        } else {
+            continue;
+        }
+        if (name == "status") {
+            status = v;
+            has_status = true;
+            if (status != "sent" && status != "failed" && status != "expired") return std::nullopt;
+        } else if (name == "reminder_id") {
+            e.reminder_id = v;
+            has_rid = true;
+        } else if (name == "program") {
+            e.program = v;
+        } else if (name == "licence_id") {
+            e.licence_id = v;
+        } else {
+            at = v;
+            has_at = true;
+        }
+    }
+    // "r" + 24 lowercase hex digits (keys.hpp).
+    if (!has_status || !has_rid || !has_at || e.reminder_id.size() != 25 || e.reminder_id[0] != 'r' ||
+        e.program.empty() || e.licence_id.empty())
+        return std::nullopt;
+    if (!std::all_of(e.reminder_id.begin() + 1, e.reminder_id.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }))
+        return std::nullopt;
+    auto t = parse_rfc3339(at);
+    if (!t) return std::nullopt;
+    e.at = *t;
+    e.status = status == "sent" ? EndedStatus::sent : status == "failed" ? EndedStatus::failed : EndedStatus::expired;
+    return e;
 }
 
 }  // namespace rappel::scheduler

@@ -54,7 +54,9 @@ struct Done {
 
 struct LicenceRecord {
     std::uint64_t rev = 0;  // the revision read from Redis (0: not there)
-    bool known = false;     // read from Redis, or an event was applied to it
+    // An event was applied to it. A record that is not known holds only done markers
+    // restored from the outcomes topic (restore_ended): no version, no reminders.
+    bool known = false;
     std::uint64_t version = 0;
     std::string event_id;
     std::string program;
@@ -144,5 +146,14 @@ RecordStatus record_attempt(LicenceRecord& rec, const AttemptRecord& a, const De
                             std::vector<PendingOutcome>& out);
 
 bool release_entry(LicenceRecord& rec, const ReminderRef& ref, ClaimToken token, TimePoint now);
+
+// Rebuild: adds the done marker of an ended reminder (which must belong to this record's
+// licence) unless it is there already or older than the retention. A record that does not
+// exist yet becomes a not-known one. Returns whether a marker was added.
+bool restore_ended(LicenceRecord& rec, const EndedReminder& ended, const DecisionContext& ctx);
+
+// The ended reminder a notification-outcome/1 JSON text stands for: nullopt when it is not a
+// `sent`, `failed` or `expired` outcome with a reminder id (or cannot be read).
+std::optional<EndedReminder> ended_from_outcome(std::string_view json);
 
 }  // namespace rappel::scheduler

@@ -514,6 +514,31 @@ void RedisStore::release(std::int32_t partition, TimePoint now, ClaimToken token
         std::move(done));
 }
 
+// Through the same read, decide, compare-and-set path as every other write: a record an event
+// creates meanwhile (or another engine) is re-read and the markers merged again.
+void RedisStore::restore_done(std::int32_t partition, std::vector<EndedReminder> ended, TimePoint now,
+                              std::function<void(Result<std::int64_t>)> done) {
+    std::vector<std::string> hashes;
+    hashes.reserve(ended.size());
+    for (const auto& e : ended) hashes.push_back(licence_key_hash(e.program, e.licence_id));
+    auto by_hash = hashes;
+    impl_->run_refs<std::int64_t>(
+        partition, now, std::move(hashes),
+        [ended = std::move(ended), by_hash = std::move(by_hash)](Impl::RecordMap& map, const DecisionContext& ctx,
+                                                                 std::vector<PendingOutcome>&) {
+            std::int64_t n = 0;
+            for (std::size_t i = 0; i < ended.size(); ++i) {
+                auto& l = map[by_hash[i]];
+                if (restore_ended(l.record, ended[i], ctx)) {
+                    l.touched = true;
+                    ++n;
+                }
+            }
+            return n;
+        },
+        std::move(done));
+}
+
 void RedisStore::read_outbox(std::int32_t partition, int max_entries,
                              std::function<void(Result<std::vector<OutboxEntry>>)> done) {
     impl_->client.command(

@@ -45,6 +45,8 @@ public:
                 std::function<void(Result<std::vector<RecordStatus>>)> done) override;
     void release(std::int32_t partition, TimePoint now, ClaimToken token, std::vector<ReminderRef> refs,
                  std::function<void(Result<std::int64_t>)> done) override;
+    void restore_done(std::int32_t partition, std::vector<EndedReminder> ended, TimePoint now,
+                      std::function<void(Result<std::int64_t>)> done) override;
     void read_outbox(std::int32_t partition, int max_entries,
                      std::function<void(Result<std::vector<OutboxEntry>>)> done) override;
     void delete_outbox(std::int32_t partition, std::vector<std::string> ids,

@@ -135,6 +135,18 @@ struct OutboxEntry {
     std::vector<Outcome> outcomes;
 };
 
+// A reminder that already reached a terminal outcome (`sent`, `failed` or `expired`), read back
+// from the outcomes topic when Redis lost its state: its done marker is restored so that
+// re-consuming the events topic schedules nothing that already ended.
+enum class EndedStatus : std::uint8_t { sent, failed, expired };
+struct EndedReminder {
+    std::string program;
+    std::string licence_id;
+    std::string reminder_id;
+    EndedStatus status = EndedStatus::sent;
+    TimePoint at{};  // the outcome's `at`
+};
+
 class Store {
 public:
     virtual ~Store() = default;
@@ -165,6 +177,14 @@ public:
     virtual void release(std::int32_t partition, TimePoint now, ClaimToken token,
                          std::vector<ReminderRef> refs,
                          std::function<void(Result<std::int64_t>)> done) = 0;
+
+    // Rebuild: adds the done markers of these ended reminders to their licence records. A
+    // licence the partition does not know yet gets a record holding only done markers (not
+    // "known": the first event applied to it is not stale), which expires after the retention
+    // unless an event gives it reminders. Markers older than the retention are skipped.
+    // Returns how many markers were added (already present ones are not counted).
+    virtual void restore_done(std::int32_t partition, std::vector<EndedReminder> ended, TimePoint now,
+                              std::function<void(Result<std::int64_t>)> done) = 0;
 
     // Outbox entries of the partition, oldest first; and their deletion once published.
     virtual void read_outbox(std::int32_t partition, int max_entries,

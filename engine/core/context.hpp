@@ -17,6 +17,7 @@ class DeadLetters;
 class Dispatch;
 class Relay;
 class Lifecycle;
+class Restore;
 
 struct Context {
     explicit Context(CoreDeps d) : deps(std::move(d)), cfg(deps.config), opts(deps.options) {}
@@ -34,6 +35,7 @@ struct Context {
     Dispatch* dispatch = nullptr;
     Relay* relay = nullptr;
     Lifecycle* lifecycle = nullptr;
+    Restore* restore = nullptr;
 
     // Expires with the core: asynchronous callbacks check it before touching anything.
     std::shared_ptr<char> alive = std::make_shared<char>();

@@ -7,19 +7,21 @@
 #include "engine/core/lifecycle.hpp"
 #include "engine/core/ownership.hpp"
 #include "engine/core/relay.hpp"
+#include "engine/core/restore.hpp"
 
 namespace rappel::core {
 
 struct Core::Parts {
     explicit Parts(CoreDeps deps)
         : ctx(std::move(deps)), ownership(ctx), ingest(ctx), dead_letters(ctx), dispatch(ctx), relay(ctx),
-          lifecycle(ctx) {
+          lifecycle(ctx), restore(ctx) {
         ctx.ownership = &ownership;
         ctx.ingest = &ingest;
         ctx.dead_letters = &dead_letters;
         ctx.dispatch = &dispatch;
         ctx.relay = &relay;
         ctx.lifecycle = &lifecycle;
+        ctx.restore = &restore;
     }
     Context ctx;
     Ownership ownership;
@@ -28,6 +30,7 @@ struct Core::Parts {
     Dispatch dispatch;
     Relay relay;
     Lifecycle lifecycle;
+    Restore restore;
 };
 
 Core::Core(CoreDeps deps) : parts_(std::make_unique<Parts>(std::move(deps))) {}

@@ -53,6 +53,9 @@ struct CoreDeps {
     // dead-letter topic that refuses without an error cannot hold its partition for long).
     Producer* dead_letter_producer = nullptr;
     CoreOptions options{};
+    // The outcomes topic read back to restore done markers before a partition without a
+    // stored offset is consumed (nullptr: consumed at once, nothing restored).
+    OutcomeHistory* outcome_history = nullptr;
 };
 
 class Core {

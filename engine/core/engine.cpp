@@ -30,6 +30,7 @@ struct Engine::Impl {
     std::unique_ptr<KafkaProducer> producer;
     std::unique_ptr<KafkaProducer> dead_letter_producer;
     std::unique_ptr<KafkaEventSource> events;
+    std::unique_ptr<KafkaOutcomeHistory> history;
     std::unique_ptr<Core> core;
 };
 
@@ -52,10 +53,13 @@ void Engine::start() {
     impl_->dead_letter_producer =
         std::make_unique<KafkaProducer>(d.io, d.config, kafka::Properties{{"message.timeout.ms", "6000"}});
     impl_->events = std::make_unique<KafkaEventSource>(d.io, d.config);
+    impl_->history = std::make_unique<KafkaOutcomeHistory>(d.io, d.config);
     auto* registry = &d.channels;
-    impl_->core = std::make_unique<Core>(CoreDeps{
+    CoreDeps deps{
         d.io, d.config, d.templates, [registry](ChannelKind k) { return registry->find(k); }, d.clock, d.random,
-        d.instance_id, impl_->store, *impl_->events, *impl_->producer, impl_->dead_letter_producer.get()});
+        d.instance_id, impl_->store, *impl_->events, *impl_->producer, impl_->dead_letter_producer.get()};
+    deps.outcome_history = impl_->history.get();
+    impl_->core = std::make_unique<Core>(std::move(deps));
     impl_->redis.start();
     impl_->core->start();
 }

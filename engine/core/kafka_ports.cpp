@@ -1,8 +1,16 @@
 #include "engine/core/kafka_ports.hpp"
 
 #include "engine/base/log.hpp"
+#include "engine/kafka/topic_reader.hpp"
+#include "scheduler/record.hpp"
 
 #include <boost/asio/post.hpp>
+
+#include <atomic>
+#include <charconv>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 namespace rappel::core {
 namespace {
@@ -129,6 +137,173 @@ void KafkaProducer::produce_batch(const std::string& topic, std::span<const Reco
 
 void KafkaProducer::flush(std::chrono::milliseconds timeout) {
     producer_->flush(timeout);
+}
+
+// ---- KafkaOutcomeHistory ---------------------------------------------------------------------
+
+namespace {
+constexpr std::size_t kReadBatch = 2000;         // messages per fetch call
+constexpr std::size_t kKeptPerBatch = 5000;      // ended reminders handed out at a time
+constexpr auto kPollWait = std::chrono::milliseconds{100};
+constexpr auto kOpenTimeout = std::chrono::milliseconds{10'000};
+constexpr auto kStallLimit = std::chrono::seconds{30};  // no message for this long: the pass fails
+
+std::optional<std::int32_t> partition_header(const kafka::Headers& hs) {
+    for (const auto& [k, v] : hs) {
+        if (k != kPartitionHeader) continue;
+        std::int32_t p = 0;
+        const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), p);
+        if (ec == std::errc{} && end == v.data() + v.size() && p >= 0) return p;
+        return std::nullopt;
+    }
+    return std::nullopt;
+}
+}  // namespace
+
+struct KafkaOutcomeHistory::Worker : std::enable_shared_from_this<Worker> {
+    boost::asio::io_context& io;
+    kafka::Properties props;
+    std::string topic;
+    std::set<std::int32_t> partitions;
+    // Touched on the io thread only.
+    std::shared_ptr<Handlers> handlers;
+
+    std::mutex m;
+    std::condition_variable cv;
+    bool cancelled = false;  // under m
+    bool go_on = false;      // under m: the last batch was taken
+    std::atomic<bool> finished{false};
+    std::thread thread;
+
+    Worker(boost::asio::io_context& io_, kafka::Properties p, std::string t, std::set<std::int32_t> ps, Handlers h)
+        : io(io_), props(std::move(p)), topic(std::move(t)), partitions(std::move(ps)),
+          handlers(std::make_shared<Handlers>(std::move(h))) {}
+
+    void cancel() {
+        std::lock_guard lock(m);
+        cancelled = true;
+        cv.notify_all();
+    }
+    bool is_cancelled() {
+        std::lock_guard lock(m);
+        return cancelled;
+    }
+
+    void end(Result<std::int64_t> r) {
+        boost::asio::post(io, [self = shared_from_this(), r = std::move(r)]() mutable {
+            if (self->is_cancelled()) return;
+            if (self->handlers->on_end) self->handlers->on_end(std::move(r));
+        });
+        finished = true;
+    }
+
+    // Hands one batch to the io thread and waits until it was taken (or the pass cancelled).
+    bool hand_out(Batch&& b) {
+        {
+            std::lock_guard lock(m);
+            go_on = false;
+        }
+        boost::asio::post(io, [self = shared_from_this(), b = std::move(b)]() mutable {
+            if (self->is_cancelled()) return;
+            self->handlers->on_batch(std::move(b), [w = std::weak_ptr<Worker>(self)] {
+                if (auto s = w.lock()) {
+                    std::lock_guard lock(s->m);
+                    s->go_on = true;
+                    s->cv.notify_all();
+                }
+            });
+        });
+        std::unique_lock lock(m);
+        cv.wait(lock, [&] { return go_on || cancelled; });
+        return !cancelled;
+    }
+
+    void run() {
+        try {
+            kafka::TopicReader reader(props, topic);
+            auto total = reader.open(kOpenTimeout);
+            if (!total) return end(total.error());
+            std::int64_t read = 0;
+            auto last_message = std::chrono::steady_clock::now();
+            Batch b;
+            std::size_t kept = 0;
+            while (!reader.at_end()) {
+                if (is_cancelled()) return void(finished = true);
+                auto msgs = reader.next(kReadBatch, kPollWait);
+                if (!msgs) return end(msgs.error());
+                const auto now = std::chrono::steady_clock::now();
+                if (msgs.value().empty()) {
+                    if (now - last_message > kStallLimit)
+                        return end(Error{"kafka", "no message from the outcomes topic for 30 s"});
+                } else {
+                    last_message = now;
+                }
+                for (const auto& msg : msgs.value()) {
+                    ++b.read;
+                    if (!msg.value) continue;
+                    auto ended = scheduler::ended_from_outcome(*msg.value);
+                    if (!ended) continue;
+                    if (auto p = partition_header(msg.headers)) {
+                        if (!partitions.count(*p)) continue;
+                        b.by_partition[*p].push_back(std::move(*ended));
+                    } else {
+                        b.unrouted.push_back(std::move(*ended));
+                    }
+                    ++kept;
+                }
+                if (kept >= kKeptPerBatch) {
+                    read += b.read;
+                    if (!hand_out(std::move(b))) return void(finished = true);
+                    b = Batch{};
+                    kept = 0;
+                }
+            }
+            read += b.read;
+            if (kept > 0 && !hand_out(std::move(b))) return void(finished = true);
+            end(read);
+        } catch (const std::exception& e) {
+            end(Error{"kafka", e.what()});
+        }
+    }
+};
+
+namespace {
+class WorkerPass final : public OutcomeHistory::Pass {
+public:
+    explicit WorkerPass(std::shared_ptr<KafkaOutcomeHistory::Worker> w) : w_(std::move(w)) {}
+    ~WorkerPass() override { w_->cancel(); }
+
+private:
+    std::shared_ptr<KafkaOutcomeHistory::Worker> w_;
+};
+}  // namespace
+
+KafkaOutcomeHistory::KafkaOutcomeHistory(boost::asio::io_context& io, const config::Config& cfg)
+    : io_(io), cfg_(cfg) {}
+
+KafkaOutcomeHistory::~KafkaOutcomeHistory() {
+    for (auto& w : workers_) w->cancel();
+    for (auto& w : workers_)
+        if (w->thread.joinable()) w->thread.join();
+}
+
+std::unique_ptr<OutcomeHistory::Pass> KafkaOutcomeHistory::read(std::set<std::int32_t> partitions, Handlers handlers) {
+    // Threads of passes that ended are joined here (at most one pass runs at a time).
+    std::erase_if(workers_, [](const std::shared_ptr<Worker>& w) {
+        if (!w->finished) return false;
+        if (w->thread.joinable()) w->thread.join();
+        return true;
+    });
+    auto props = base_properties(cfg_);
+    props["group.id"] = cfg_.kafka.group_id + ".rebuild";
+    for (const char* group_only : {"partition.assignment.strategy", "session.timeout.ms", "heartbeat.interval.ms",
+                                   "max.poll.interval.ms", "group.instance.id"})
+        props.erase(group_only);
+    auto w = std::make_shared<Worker>(io_, std::move(props), cfg_.kafka.outcomes_topic, std::move(partitions),
+                                      std::move(handlers));
+    w->thread = std::thread([w] { w->run(); });
+    workers_.push_back(w);
+    return std::make_unique<WorkerPass>(w);
 }
 
 }  // namespace rappel::core

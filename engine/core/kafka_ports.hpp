@@ -46,6 +46,23 @@ private:
     std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 
+// The outcomes topic read back on a worker thread per pass (kafka::TopicReader), parsed
+// there, handed to the io thread one bounded batch at a time.
+class KafkaOutcomeHistory final : public OutcomeHistory {
+public:
+    KafkaOutcomeHistory(boost::asio::io_context& io, const config::Config& cfg);
+    // Cancels every pass and joins its thread (each notices within a poll interval).
+    ~KafkaOutcomeHistory() override;
+    std::unique_ptr<Pass> read(std::set<std::int32_t> partitions, Handlers handlers) override;
+
+    struct Worker;
+
+private:
+    boost::asio::io_context& io_;
+    const config::Config& cfg_;
+    std::vector<std::shared_ptr<Worker>> workers_;
+};
+
 // librdkafka properties of each client: bootstrap.servers, then cfg.kafka.properties.
 kafka::Properties consumer_properties(const config::Config& cfg);
 kafka::Properties producer_properties(const config::Config& cfg);

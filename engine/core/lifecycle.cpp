@@ -3,6 +3,7 @@
 #include "engine/base/log.hpp"
 #include "engine/core/dispatch.hpp"
 #include "engine/core/relay.hpp"
+#include "engine/core/restore.hpp"
 
 #include <map>
 
@@ -16,6 +17,7 @@ void Lifecycle::shutdown(std::function<void()> done) {
     phase_ = Phase::draining;
     done_ = std::move(done);
     ctx_.stopping = true;
+    ctx_.restore->stop();
     ctx_.dispatch->stop_timer();
     for (auto& [p, part] : ctx_.parts.all())
         if (part.owned) ctx_.deps.events.pause(p);

@@ -3,6 +3,7 @@
 #include "engine/base/log.hpp"
 #include "engine/core/dispatch.hpp"
 #include "engine/core/ingest.hpp"
+#include "engine/core/restore.hpp"
 
 namespace rappel::core {
 namespace {
@@ -17,6 +18,7 @@ void Ownership::on_assigned(const std::vector<std::int32_t>& partitions) {
         part.buffered.clear();
         part.paused = false;
         part.awaiting_offset = true;
+        part.restoring = false;
         part.offset_failures = 0;
         part.next_due = ctx_.now();
         log::info(kLog, "assigned partition {}; reading its stored offset", p);
@@ -34,9 +36,11 @@ void Ownership::on_revoked(const std::vector<std::int32_t>& partitions) {
         part->buffered.clear();
         part->paused = false;
         part->awaiting_offset = false;
+        part->restoring = false;
         log::info(kLog, "revoked partition {}", p);
     }
     ctx_.stats.partitions_owned = ctx_.parts.owned_count();
+    ctx_.restore->revoked();
 }
 
 void Ownership::read_offset(std::int32_t p, std::uint64_t generation) {
@@ -49,7 +53,9 @@ void Ownership::read_offset(std::int32_t p, std::uint64_t generation) {
 // it covers. Kafka's committed offset is only for lag monitoring: after Redis lost its last
 // second it is ahead of the state, after Redis lost everything it would skip what must be
 // rebuilt. No stored offset means the beginning (re-applying is harmless: stale versions and
-// offsets below the stored one are skipped); an error means "ask again", never a guess.
+// offsets below the stored one are skipped, and the done markers restored from the outcomes
+// topic first keep what already ended from being scheduled again); an error means "ask
+// again", never a guess.
 void Ownership::on_offset(std::int32_t p, std::uint64_t generation, Result<std::optional<std::int64_t>> r) {
     auto& part = ctx_.parts.at(p);
     if (!part.owned || part.generation != generation || !part.awaiting_offset) return;
@@ -64,10 +70,21 @@ void Ownership::on_offset(std::int32_t p, std::uint64_t generation, Result<std::
         });
         return;
     }
-    const std::int64_t offset = r.value().value_or(kOffsetBeginning);
     if (part.offset_failures > 0) log::info(kLog, "partition {}: stored offset read", p);
-    part.awaiting_offset = false;
     part.offset_failures = 0;
+    if (!r.value() && ctx_.restore->enabled()) {
+        part.restoring = true;  // still awaiting_offset: nothing is consumed or claimed
+        ctx_.restore->need(p, generation);
+        return;
+    }
+    consume(p, r.value().value_or(kOffsetBeginning));
+    ctx_.restore->maybe_start();  // partitions waiting for this answer to start their pass
+}
+
+void Ownership::consume(std::int32_t p, std::int64_t offset) {
+    auto& part = ctx_.parts.at(p);
+    part.awaiting_offset = false;
+    part.restoring = false;
     ctx_.deps.events.seek(p, offset);
     if (!ctx_.stopping) ctx_.deps.events.resume(p);
     if (offset == kOffsetBeginning)

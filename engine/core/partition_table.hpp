@@ -49,6 +49,7 @@ struct Partition {
     bool owned = false;
     std::uint64_t generation = 0;
     bool awaiting_offset = false;  // assigned, paused, stored offset not read yet
+    bool restoring = false;        // no stored offset: done markers being restored (Restore)
     int offset_failures = 0;
 
     // Ingest.

@@ -3,12 +3,17 @@
 // of events and a producer of outcomes and dead letters. Small on purpose: the Kafka
 // adapters (kafka_ports.hpp) implement them in production, fakes in unit tests. Every
 // callback runs on the engine's io_context thread.
+#include "engine/base/result.hpp"
 #include "engine/kafka/kafka.hpp"
+#include "scheduler/schedule.hpp"
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -70,6 +75,39 @@ public:
                                const kafka::Headers& headers, Done done);
     // Shutdown only: blocks until delivered or the timeout passed.
     virtual void flush(std::chrono::milliseconds timeout) = 0;
+};
+
+// The outcomes topic read back (rebuild after Redis lost its state): the terminal outcomes
+// that restore done markers. Each outcome the relay publishes names the events partition
+// of its licence in a header (kPartitionHeader); outcomes written before that header existed
+// come without one.
+inline constexpr std::string_view kPartitionHeader = "rappel-partition";
+
+class OutcomeHistory {
+public:
+    struct Batch {
+        // The ended reminders whose header names one of the partitions asked for.
+        std::map<std::int32_t, std::vector<scheduler::EndedReminder>> by_partition;
+        // Ended reminders without the header: their partition is unknown.
+        std::vector<scheduler::EndedReminder> unrouted;
+        std::int64_t read = 0;  // outcome messages read for this batch (all statuses)
+    };
+    struct Handlers {
+        // One batch at a time: the next is read once `next` is called (bounded memory).
+        std::function<void(Batch&&, std::function<void()> next)> on_batch;
+        // Everything up to the end offsets taken when the pass started was handed out
+        // (value: outcome messages read in all), or reading failed (the caller retries).
+        std::function<void(Result<std::int64_t>)> on_end;
+    };
+    // Destroying a pass cancels it: no callback runs after that.
+    class Pass {
+    public:
+        virtual ~Pass() = default;
+    };
+    virtual ~OutcomeHistory() = default;
+    // Reads the whole outcomes topic from its beginning, keeping what `partitions` need.
+    // Callbacks run on the io thread, never inside this call.
+    virtual std::unique_ptr<Pass> read(std::set<std::int32_t> partitions, Handlers handlers) = 0;
 };
 
 }  // namespace rappel::core

@@ -55,7 +55,10 @@ void Relay::publish(std::int32_t p, std::shared_ptr<std::vector<scheduler::Outbo
     records.reserve(outcomes);
     for (const auto& e : *entries)
         for (const auto& o : e.outcomes) records.push_back({o.key, o.value});
-    ctx_.deps.producer.produce_batch(ctx_.cfg.kafka.outcomes_topic, records, {}, ctx_.guard(std::move(all_acked)));
+    // Informational for consumers; the rebuild reads it back (restore.hpp).
+    const kafka::Headers headers{{std::string(kPartitionHeader), std::to_string(p)}};
+    ctx_.deps.producer.produce_batch(ctx_.cfg.kafka.outcomes_topic, records, headers,
+                                     ctx_.guard(std::move(all_acked)));
 }
 
 void Relay::failed(std::int32_t p, std::string_view what, std::string_view error) {

@@ -16,30 +16,6 @@ namespace {
 
 constexpr auto kCloseTimeout = std::chrono::seconds{10};
 
-Message to_message(const rd_kafka_message_t* m) {
-    Message out;
-    out.topic = rd_kafka_topic_name(m->rkt);
-    out.partition = m->partition;
-    out.offset = m->offset;
-    if (m->key) out.key.emplace(static_cast<const char*>(m->key), m->key_len);
-    if (m->payload) out.value.emplace(static_cast<const char*>(m->payload), m->len);
-    rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
-    const std::int64_t ts = rd_kafka_message_timestamp(m, &type);
-    out.timestamp_ms = ts >= 0 ? ts : 0;
-    rd_kafka_headers_t* headers = nullptr;
-    if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers) {
-        const char* name = nullptr;
-        const void* value = nullptr;
-        size_t size = 0;
-        for (size_t i = 0;
-             rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-            out.headers.emplace_back(
-                name, value ? std::string(static_cast<const char*>(value), size) : std::string());
-        }
-    }
-    return out;
-}
-
 }  // namespace
 
 struct Consumer::Impl {
@@ -199,7 +175,7 @@ void Consumer::Impl::serve() {
             }
             continue;
         }
-        batch.push_back(to_message(m));
+        batch.push_back(detail::to_message(m));
         rd_kafka_message_destroy(m);
         if (batch.size() >= max_batch) {
             full = true;

@@ -54,6 +54,30 @@ std::string conf_get(rd_kafka_conf_t* conf, const char* name) {
     return std::string(buf.data());
 }
 
+Message to_message(const rd_kafka_message_t* m) {
+    Message out;
+    out.topic = rd_kafka_topic_name(m->rkt);
+    out.partition = m->partition;
+    out.offset = m->offset;
+    if (m->key) out.key.emplace(static_cast<const char*>(m->key), m->key_len);
+    if (m->payload) out.value.emplace(static_cast<const char*>(m->payload), m->len);
+    rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+    const std::int64_t ts = rd_kafka_message_timestamp(m, &type);
+    out.timestamp_ms = ts >= 0 ? ts : 0;
+    rd_kafka_headers_t* headers = nullptr;
+    if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers) {
+        const char* name = nullptr;
+        const void* value = nullptr;
+        size_t size = 0;
+        for (size_t i = 0;
+             rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+            out.headers.emplace_back(
+                name, value ? std::string(static_cast<const char*>(value), size) : std::string());
+        }
+    }
+    return out;
+}
+
 std::vector<TopicPartitionOffset> to_vector(const rd_kafka_topic_partition_list_t* list) {
     std::vector<TopicPartitionOffset> out;
     if (!list) return out;

@@ -21,6 +21,9 @@ void apply_properties(rd_kafka_conf_t* conf, const Properties& props);
 void route_logs(rd_kafka_conf_t* conf);
 std::string conf_get(rd_kafka_conf_t* conf, const char* name);
 
+// A fetched message (not an error event) as a Message: key, value, headers, timestamp.
+Message to_message(const rd_kafka_message_t* m);
+
 std::vector<TopicPartitionOffset> to_vector(const rd_kafka_topic_partition_list_t* list);
 // The caller owns the returned list (rd_kafka_topic_partition_list_destroy).
 rd_kafka_topic_partition_list_t* to_list(const std::vector<TopicPartitionOffset>& parts);

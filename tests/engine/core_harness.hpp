@@ -121,7 +121,7 @@ struct Harness {
         };
         core = std::make_unique<core::Core>(core::CoreDeps{io, cfg, tmpl, lookup, clock,
                                                            std::make_shared<SeededRandom>(7), "test", store,
-                                                           events, producer, nullptr, opts});
+                                                           events, producer, nullptr, opts, &history});
         core->start();
     }
 
@@ -171,6 +171,7 @@ struct Harness {
     fakes::FakeStore store;
     fakes::FakeEventSource events;
     fakes::FakeProducer producer;
+    fakes::FakeOutcomeHistory history;
     std::unique_ptr<core::Core> core;
 };
 

@@ -48,9 +48,119 @@ BOOST_AUTO_TEST_CASE(offset_read_failure_is_retried_never_from_the_beginning) {
 BOOST_AUTO_TEST_CASE(no_stored_offset_means_the_beginning) {
     Harness h;
     h.own(3, std::nullopt);
+    h.until([&] { return h.history.reads.size() == 1; }, "restore pass");
+    h.history.end(std::int64_t{0});  // an empty outcomes topic: nothing to restore
     BOOST_REQUIRE_EQUAL(h.events.seeks.size(), 1U);
     BOOST_TEST(h.events.seeks[0].first == 3);
     BOOST_TEST(h.events.seeks[0].second == kafka::kOffsetBeginning);
+}
+
+scheduler::EndedReminder ended(const std::string& licence, const std::string& rid) {
+    return scheduler::EndedReminder{"p", licence, rid, scheduler::EndedStatus::sent, from_unix_ms(1'799'000'000'000)};
+}
+
+// Redis lost everything: the done markers come back from the outcomes topic before the
+// partitions are consumed, in one pass for the partitions of one assignment.
+BOOST_AUTO_TEST_CASE(no_stored_offset_restores_the_done_markers_before_consuming) {
+    Harness h;
+    h.events.assign({0, 1});
+    h.until([&] { return h.store.offsets.size() == 2; }, "offset reads");
+    h.store.answer_offset(std::optional<std::int64_t>{});
+    h.settle();
+    BOOST_TEST(h.history.reads.empty());  // partition 1's offset is not known yet
+    h.store.answer_offset(std::optional<std::int64_t>{});
+    h.until([&] { return h.history.reads.size() == 1; }, "one restore pass");
+    BOOST_TEST((h.history.reads[0].partitions == std::set<std::int32_t>{0, 1}));
+    h.events.deliver({valid(0)});  // not consumed before the markers are back: dropped
+    core::OutcomeHistory::Batch b;
+    b.by_partition[0] = {ended("L1", "r000000000000000000000001")};
+    b.by_partition[1] = {ended("L2", "r000000000000000000000002")};
+    b.unrouted = {ended("L3", "r000000000000000000000003")};  // no header: every partition
+    b.read = 10;
+    h.history.batch(std::move(b));
+    BOOST_REQUIRE_EQUAL(h.store.restores.size(), 2U);
+    BOOST_TEST(h.store.restores[0].partition == 0);
+    BOOST_TEST(h.store.restores[0].ended.size() == 2U);
+    BOOST_TEST(h.store.restores[1].partition == 1);
+    BOOST_TEST(h.store.restores[1].ended.size() == 2U);
+    h.store.answer(h.store.restores, Result<std::int64_t>{2});
+    BOOST_TEST(h.history.next_calls == 0);  // the next batch only once both are written
+    BOOST_TEST(h.events.seeks.empty());
+    h.store.answer(h.store.restores, fakes::redis_down());
+    h.until([&] { return h.store.restores.size() == 1; }, "the failed write retried");
+    BOOST_TEST(h.store.restores[0].partition == 1);
+    h.store.answer(h.store.restores, Result<std::int64_t>{2});
+    BOOST_TEST(h.history.next_calls == 1);
+    BOOST_TEST(h.events.seeks.empty());
+    BOOST_TEST(h.core->stats().events_consumed == 0U);
+    h.history.end(std::int64_t{10});
+    BOOST_REQUIRE_EQUAL(h.events.seeks.size(), 2U);
+    BOOST_TEST(h.events.seeks[0].second == kafka::kOffsetBeginning);
+    BOOST_TEST(h.events.seeks[1].second == kafka::kOffsetBeginning);
+    BOOST_TEST((h.events.resumed_calls == std::vector<std::int32_t>{0, 1}));
+}
+
+BOOST_AUTO_TEST_CASE(a_stored_offset_needs_no_restore) {
+    Harness h;
+    h.own(0, 5);
+    h.settle();
+    BOOST_TEST(h.history.reads.empty());
+    BOOST_REQUIRE_EQUAL(h.events.seeks.size(), 1U);
+    BOOST_TEST(h.events.seeks[0].second == 5);
+}
+
+BOOST_AUTO_TEST_CASE(a_stored_offset_answered_last_lets_the_others_restore) {
+    Harness h;
+    h.events.assign({0, 1});
+    h.until([&] { return h.store.offsets.size() == 2; }, "offset reads");
+    h.store.answer_offset(std::optional<std::int64_t>{});
+    h.settle();
+    BOOST_TEST(h.history.reads.empty());
+    h.store.answer_offset(std::optional<std::int64_t>{7});
+    h.until([&] { return h.history.reads.size() == 1; }, "a pass for partition 0 alone");
+    BOOST_TEST((h.history.reads[0].partitions == std::set<std::int32_t>{0}));
+    BOOST_REQUIRE_EQUAL(h.events.seeks.size(), 1U);
+    BOOST_TEST(h.events.seeks[0].first == 1);
+    BOOST_TEST(h.events.seeks[0].second == 7);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_restore_is_read_again_never_skipped) {
+    Harness h;
+    h.own(0, std::nullopt);
+    h.until([&] { return h.history.reads.size() == 1; }, "restore pass");
+    h.history.end(Error{"kafka", "broker down"});
+    h.until([&] { return h.history.reads.size() == 2; }, "second pass");
+    BOOST_TEST(h.events.seeks.empty());
+    h.history.end(std::int64_t{0});
+    BOOST_REQUIRE_EQUAL(h.events.seeks.size(), 1U);
+}
+
+BOOST_AUTO_TEST_CASE(a_rebalance_mid_restore_drops_the_pass_and_restores_again) {
+    Harness h;
+    h.own(0, std::nullopt);
+    h.until([&] { return h.history.reads.size() == 1; }, "restore pass");
+    auto first_cancelled = h.history.reads[0].cancelled;
+    h.events.revoke({0});
+    BOOST_TEST(*first_cancelled);  // its only partition is gone: the pass is cancelled
+    h.own(0, std::nullopt);
+    h.until([&] { return h.history.reads.size() == 2; }, "a new pass for the new generation");
+    core::OutcomeHistory::Batch b;
+    b.by_partition[0] = {ended("L1", "r000000000000000000000001")};
+    h.history.batch(std::move(b));
+    BOOST_REQUIRE_EQUAL(h.store.restores.size(), 1U);
+    h.store.answer(h.store.restores, Result<std::int64_t>{1});
+    h.history.end(std::int64_t{1});
+    BOOST_REQUIRE_EQUAL(h.events.seeks.size(), 1U);
+    BOOST_TEST(h.events.seeks[0].second == kafka::kOffsetBeginning);
+}
+
+BOOST_AUTO_TEST_CASE(every_relayed_outcome_names_its_events_partition) {
+    Harness h;
+    h.store.outbox[2] = {{"1-0", {{"p/L1", "{\"a\":1}"}}}};
+    h.own(2, 0);
+    h.until([&] { return !h.store.deleted.empty(); }, "outbox deleted");
+    BOOST_REQUIRE_EQUAL(h.producer.to("outcomes").size(), 1U);
+    BOOST_TEST(header(h.producer.to("outcomes")[0].headers, "rappel-partition") == "2");
 }
 
 BOOST_AUTO_TEST_CASE(reassignment_during_an_apply_restarts_the_loop) {

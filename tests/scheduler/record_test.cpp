@@ -299,3 +299,92 @@ BOOST_AUTO_TEST_CASE(a_claim_whose_lease_ran_out_at_night_waits_for_the_opening_
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(rebuild)
+
+namespace {
+// The `sent` outcome of the 30d reminder as the relay publishes it.
+std::string sent_outcome_json(LicenceRecord& rec, TimePoint at) {
+    std::vector<PendingOutcome> out;
+    std::vector<ClaimedReminder> items;
+    bool cut = false;
+    claim_entries(rec, "h", ctx(at), 60s, 42, {}, 10, items, out, cut);
+    AttemptRecord a;
+    a.ref = items.at(0).ref;
+    a.token = 42;
+    a.result = AttemptResult::sent;
+    a.provider = "twilio";
+    out.clear();
+    BOOST_REQUIRE(record_attempt(rec, a, ctx(at), out) == RecordStatus::sent);
+    auto rendered = render_outbox(encode_outbox(out, at));
+    BOOST_REQUIRE(rendered.ok());
+    return rendered.value().at(0).value;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_sent_outcome_read_back_keeps_its_reminder_from_being_scheduled_again) {
+    LicenceRecord before;
+    std::vector<PendingOutcome> out;
+    apply_event(before, due_item(1, {"30d", "7d"}), ctx(), out);
+    const std::string json = sent_outcome_json(before, kT0 + 24h);
+    const auto ended = ended_from_outcome(json);
+    BOOST_REQUIRE(ended);
+    BOOST_CHECK(ended->status == EndedStatus::sent);
+    BOOST_CHECK_EQUAL(ended->program, "health-card");
+    BOOST_CHECK_EQUAL(ended->licence_id, "1234567890");
+    BOOST_CHECK(ended->at == kT0 + 24h);
+    const auto rid30 = reminder_id("health-card", "1234567890", kDue, "30d", ChannelKind::sms);
+    BOOST_CHECK_EQUAL(ended->reminder_id, rid30);
+
+    // Redis lost everything: a record holding only the restored marker, not known.
+    LicenceRecord rec;
+    BOOST_CHECK(restore_ended(rec, *ended, ctx(kT0 + 30h)));
+    BOOST_CHECK(!restore_ended(rec, *ended, ctx(kT0 + 30h)));  // already there
+    rec.rev = 1;
+    auto decoded = decode_record(encode_record(rec));
+    BOOST_REQUIRE(decoded.ok());
+    BOOST_CHECK(!decoded.value().exists());
+    BOOST_CHECK_EQUAL(decoded.value().done.size(), 1u);
+    BOOST_CHECK(!decoded.value().next_instant());
+
+    // The replayed event (same version) is applied, not stale, and schedules only the 7d one.
+    out.clear();
+    const auto counts = apply_event(decoded.value(), due_item(1, {"30d", "7d"}), ctx(kT0 + 30h), out);
+    BOOST_CHECK(!counts.stale);
+    BOOST_CHECK_EQUAL(counts.scheduled, 1);
+    BOOST_CHECK(decoded.value().exists());
+    for (const auto& o : out) BOOST_CHECK_NE(o.reminder_id, rid30);
+    BOOST_REQUIRE_EQUAL(decoded.value().entries.size(), 1u);
+    BOOST_CHECK_EQUAL(decoded.value().entries[0].stage, "7d");
+    auto again = decode_record(encode_record(decoded.value()));
+    BOOST_REQUIRE(again.ok());
+    BOOST_CHECK(again.value().exists());
+}
+
+BOOST_AUTO_TEST_CASE(markers_older_than_the_retention_are_not_restored) {
+    EndedReminder e{"health-card", "1234567890", "r0123456789abcdef01234567", EndedStatus::failed, kT0};
+    LicenceRecord rec;
+    BOOST_CHECK(!restore_ended(rec, e, ctx(kT0 + std::chrono::days{401})));
+    BOOST_CHECK(rec.done.empty());
+    BOOST_CHECK(restore_ended(rec, e, ctx(kT0 + std::chrono::days{399})));
+}
+
+BOOST_AUTO_TEST_CASE(only_ended_outcomes_with_a_reminder_id_are_read_back) {
+    auto with = [](std::string status, std::string rid = "r0123456789abcdef01234567") {
+        return nlohmann::json{{"schema", "notification-outcome/1"}, {"reminder_id", rid},
+                              {"program", "p"},  {"licence_id", "L1"}, {"status", status},
+                              {"at", "2027-01-01T00:00:00.000Z"}}
+            .dump();
+    };
+    BOOST_CHECK(ended_from_outcome(with("sent"))->status == EndedStatus::sent);
+    BOOST_CHECK(ended_from_outcome(with("failed"))->status == EndedStatus::failed);
+    BOOST_CHECK(ended_from_outcome(with("expired"))->status == EndedStatus::expired);
+    for (const auto* s : {"scheduled", "cancelled", "suppressed", "stale", "invalid", "delivered"})
+        BOOST_CHECK_MESSAGE(!ended_from_outcome(with(s)), s);
+    BOOST_CHECK(!ended_from_outcome(with("sent", "")));
+    BOOST_CHECK(!ended_from_outcome(with("sent", "rXYZ")));
+    BOOST_CHECK(!ended_from_outcome("not json"));
+    BOOST_CHECK(!ended_from_outcome("[1,2]"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

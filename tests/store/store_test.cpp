@@ -680,3 +680,37 @@ BOOST_AUTO_TEST_CASE(a_high_priority_reminder_overtakes_a_bulk_backlog_due_at_th
                               std::to_string(to_unix_ms(due))),
                       "551");
 }
+
+// Rebuild after Redis lost everything: markers restored from the outcomes topic, then the
+// events topic re-applied from offset 0.
+BOOST_AUTO_TEST_CASE(restored_done_markers_keep_a_replay_from_scheduling_what_ended) {
+    Env env;
+    auto ev = due_event("L1", 1, kDue);
+    auto p30 = planned(ev, "30d", kT0 + 24h);
+    auto p7 = planned(ev, "7d", kT0 + 48h);
+    std::vector<EndedReminder> ended{
+        {"drivers-licence", "L1", p30.reminder_id, EndedStatus::sent, kT0 + 24h},
+        {"drivers-licence", "L1", p30.reminder_id, EndedStatus::sent, kT0 + 24h},  // read twice
+        {"drivers-licence", "L2", planned(due_event("L2", 1, kDue), "30d", kT0).reminder_id, EndedStatus::expired,
+         kT0 - std::chrono::days{500}},  // older than the retention
+    };
+    std::optional<Result<std::int64_t>> r;
+    env.store.restore_done(kPart, ended, kT0 + 30h, [&](Result<std::int64_t> x) { r = std::move(x); });
+    BOOST_CHECK_EQUAL(env.ok(env.wait(r)), 1);
+    auto rec = env.record_of("L1");
+    BOOST_CHECK(!rec.exists());
+    BOOST_CHECK_EQUAL(rec.done.size(), 1u);
+    BOOST_CHECK(std::stoll(env.cli("PTTL " + env.record_key("L1"))) > 0);  // expires unless an event comes
+    BOOST_CHECK_EQUAL(env.cli("EXISTS " + env.record_key("L2")), "0");
+    BOOST_CHECK_EQUAL(env.cli("ZCARD " + env.keys.schedule()), "0");
+    BOOST_CHECK(env.outbox().empty());  // restoring publishes nothing
+
+    const auto applied = env.apply({item(0, ev, {p30, p7})}, kT0 + 30h);
+    BOOST_CHECK_EQUAL(applied.stale, 0);
+    BOOST_CHECK_EQUAL(applied.scheduled, 1);
+    for (const auto& o : env.outbox()) BOOST_CHECK_NE(o["reminder_id"], p30.reminder_id);
+    auto batch = env.claim(kT0 + 48h, "tok");
+    BOOST_REQUIRE_EQUAL(batch.items.size(), 1u);
+    BOOST_CHECK_EQUAL(batch.items[0].ref.stage, "7d");
+    BOOST_CHECK_EQUAL(env.cli("PTTL " + env.record_key("L1")), "-1");  // a known record now
+}

@@ -11,7 +11,9 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,7 +48,14 @@ public:
         std::function<void(Result<std::int64_t>)> done;
     };
 
+    struct Restore {
+        std::int32_t partition;
+        std::vector<scheduler::EndedReminder> ended;
+        std::function<void(Result<std::int64_t>)> done;
+    };
+
     std::deque<std::pair<std::int32_t, std::function<void(Result<std::optional<std::int64_t>>)>>> offsets;
+    std::deque<Restore> restores;
     std::deque<Apply> applies;
     std::deque<Claim> claims;
     std::deque<Record> records;
@@ -74,6 +83,10 @@ public:
     void release(std::int32_t p, TimePoint, scheduler::ClaimToken token, std::vector<scheduler::ReminderRef> refs,
                  std::function<void(Result<std::int64_t>)> done) override {
         releases.push_back({p, token, std::move(refs), std::move(done)});
+    }
+    void restore_done(std::int32_t p, std::vector<scheduler::EndedReminder> ended, TimePoint,
+                      std::function<void(Result<std::int64_t>)> done) override {
+        restores.push_back({p, std::move(ended), std::move(done)});
     }
     void read_outbox(std::int32_t p, int max, std::function<void(Result<std::vector<scheduler::OutboxEntry>>)> done) override {
         auto& box = outbox[p];
@@ -155,6 +168,43 @@ public:
 
 private:
     boost::asio::io_context& io_;
+};
+
+// Each read() is held until the test hands out batches and ends it.
+class FakeOutcomeHistory final : public core::OutcomeHistory {
+public:
+    struct Read {
+        std::set<std::int32_t> partitions;
+        Handlers h;
+        std::shared_ptr<bool> cancelled;
+    };
+    std::deque<Read> reads;
+    int next_calls = 0;  // how often the core asked for the next batch
+
+    std::unique_ptr<Pass> read(std::set<std::int32_t> partitions, Handlers h) override {
+        auto cancelled = std::make_shared<bool>(false);
+        reads.push_back({std::move(partitions), std::move(h), cancelled});
+        return std::make_unique<FakePass>(cancelled);
+    }
+    // To the latest pass (ignored once it was cancelled, as the real one does).
+    void batch(Batch b) {
+        auto& r = reads.back();
+        if (!*r.cancelled) r.h.on_batch(std::move(b), [this] { ++next_calls; });
+    }
+    void end(Result<std::int64_t> result) {
+        auto& r = reads.back();
+        if (!*r.cancelled) r.h.on_end(std::move(result));
+    }
+
+private:
+    class FakePass final : public Pass {
+    public:
+        explicit FakePass(std::shared_ptr<bool> c) : c_(std::move(c)) {}
+        ~FakePass() override { *c_ = true; }
+
+    private:
+        std::shared_ptr<bool> c_;
+    };
 };
 
 class FakeChannel final : public channels::Channel {
