@@ -12,3 +12,5 @@ find_package(OpenSSL REQUIRED)
 find_package(ICU REQUIRED COMPONENTS uc i18n)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+# sd_notify for rappeld under systemd (Type=notify); optional.
+pkg_check_modules(SYSTEMD IMPORTED_TARGET libsystemd)

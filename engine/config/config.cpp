@@ -18,6 +18,8 @@
 #include <sstream>
 #include <system_error>
 
+#include <arpa/inet.h>
+
 namespace rappel::config {
 namespace {
 
@@ -153,6 +155,8 @@ private:
     void read_redis(MapReader& top);
     void read_engine(MapReader& top);
     void read_retry(MapReader& top);
+    void read_http(MapReader& top);
+    void read_log(MapReader& top);
     void read_providers(MapReader& top);
     std::optional<ProviderConfig> read_twilio(const Field& f);
     std::optional<ProviderConfig> read_smtp(const Field& f);
@@ -202,6 +206,8 @@ Config Loader::load(const std::string& text) {
         read_redis(top);
         read_engine(top);
         read_retry(top);
+        read_http(top);
+        read_log(top);
         read_providers(top);
         read_channels(top);
         read_programs(top);
@@ -420,6 +426,46 @@ void Loader::read_engine(MapReader& top) {
     m.get("ingest_batch", e.ingest_batch);
     if (m.get("expire_after_hours", v)) e.expire_after = std::chrono::hours{v};
     if (m.get("retention_days", v)) e.retention = std::chrono::days{v};
+}
+
+void Loader::read_http(MapReader& top) {
+    const Field* f = top.find("http");
+    if (f == nullptr) return;
+    HttpConfig& h = cfg_.http;
+    MapReader m(diag_, *f, section("http"));
+    m.get("address", h.address);
+    if (m.get("port", h.port)) h.enabled = true;
+    int v = 0;
+    if (m.get("probe_interval_ms", v)) h.probe_interval = std::chrono::milliseconds{v};
+    m.get("ready_max_outbox", h.ready_max_outbox);
+    unsigned char addr[16];
+    if (::inet_pton(AF_INET, h.address.c_str(), addr) != 1 && ::inet_pton(AF_INET6, h.address.c_str(), addr) != 1)
+        m.error("address", fmt::format("expected an IP address such as 127.0.0.1 or ::1, got '{}'", h.address));
+}
+
+void Loader::read_log(MapReader& top) {
+    const Field* f = top.find("log");
+    if (f == nullptr) return;
+    LogConfig& l = cfg_.log;
+    MapReader m(diag_, *f, section("log"));
+    if (auto c = m.choice("format")) l.format = *c == 0 ? "text" : "json";
+    static constexpr std::string_view kLevels[] = {"debug", "info", "warn", "error"};
+    if (auto c = m.choice("level")) l.level = std::string(kLevels[*c]);
+    int v = 0;
+    if (m.get("repeat_window_seconds", v)) l.repeat_window = std::chrono::seconds{v};
+    if (const Field* mods = m.find("modules")) {
+        if (auto entries = detail::read_entries(diag_, *mods)) {
+            for (const Field& e : *entries) {
+                auto value = read_string(diag_, e);
+                if (!value) continue;
+                if (std::find(std::begin(kLevels), std::end(kLevels), *value) == std::end(kLevels)) {
+                    diag_.at(e.mark(), e.path, fmt::format("expected debug, info, warn or error, got '{}'", *value));
+                    continue;
+                }
+                l.modules[e.key.Scalar()] = *value;
+            }
+        }
+    }
 }
 
 void Loader::read_retry(MapReader& top) {

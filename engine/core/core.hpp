@@ -8,6 +8,7 @@
 #include "engine/base/clock.hpp"
 #include "engine/base/random.hpp"
 #include "engine/config/config.hpp"
+#include "engine/core/observer.hpp"
 #include "engine/core/ports.hpp"
 #include "engine/core/stats.hpp"
 #include "scheduler/schedule.hpp"
@@ -53,6 +54,7 @@ struct CoreDeps {
     // dead-letter topic that refuses without an error cannot hold its partition for long).
     Producer* dead_letter_producer = nullptr;
     CoreOptions options{};
+    CoreObserver* observer = nullptr;  // metrics hook (observer.hpp); may be null
 };
 
 class Core {
@@ -68,6 +70,7 @@ public:
     // the source is closed and the producer flushed. `done` runs on the io thread.
     void shutdown(std::function<void()> done);
     EngineStats stats() const;
+    CoreHealth health() const;
 
     struct Parts;
 

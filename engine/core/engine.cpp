@@ -53,7 +53,8 @@ void Engine::start() {
     auto* registry = &d.channels;
     impl_->core = std::make_unique<Core>(CoreDeps{
         d.io, d.config, d.templates, [registry](ChannelKind k) { return registry->find(k); }, d.clock, d.random,
-        d.instance_id, impl_->store, *impl_->events, *impl_->producer, impl_->dead_letter_producer.get()});
+        d.instance_id, impl_->store, *impl_->events, *impl_->producer, impl_->dead_letter_producer.get(), {},
+        d.observer});
     impl_->redis.start();
     impl_->core->start();
 }
@@ -71,5 +72,7 @@ void Engine::shutdown(std::function<void()> done) {
 }
 
 EngineStats Engine::stats() const { return impl_->core ? impl_->core->stats() : EngineStats{}; }
+
+CoreHealth Engine::health() const { return impl_->core ? impl_->core->health() : CoreHealth{}; }
 
 }  // namespace rappel::core

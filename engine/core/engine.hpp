@@ -7,6 +7,7 @@
 #include "engine/base/clock.hpp"
 #include "engine/base/random.hpp"
 #include "engine/config/config.hpp"
+#include "engine/core/observer.hpp"
 #include "engine/core/stats.hpp"
 #include "templates/template_set.hpp"
 
@@ -27,6 +28,7 @@ struct EngineDeps {
     ClockPtr clock;
     RandomPtr random;
     std::string instance_id;  // unique per running process; part of claim tokens
+    CoreObserver* observer = nullptr;  // metrics hook; may be null
 };
 
 class Engine {
@@ -42,6 +44,7 @@ public:
     // the outbox is relayed, offsets committed. `done` runs on the io thread.
     void shutdown(std::function<void()> done);
     EngineStats stats() const;
+    CoreHealth health() const;  // empty before start()
 
 private:
     struct Impl;

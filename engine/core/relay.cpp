@@ -61,8 +61,10 @@ void Relay::publish(std::int32_t p, std::shared_ptr<std::vector<scheduler::Outbo
         for (const auto& o : e.outcomes) {
             ctx_.deps.producer.produce(ctx_.cfg.kafka.outcomes_topic, std::string_view(o.key),
                                        std::string_view(o.value), {},
-                                       ctx_.guard([st, all_acked](const Delivery& d) {
+                                       ctx_.guard([this, st, all_acked, &o](const Delivery& d) {
                                            if (d.status != DeliveryStatus::ok && !st->error) st->error = d.error;
+                                           if (d.status == DeliveryStatus::ok && ctx_.deps.observer)
+                                               ctx_.deps.observer->on_outcome_published(o.value);
                                            if (--st->remaining == 0) all_acked();
                                        }));
         }
