@@ -145,6 +145,7 @@ int main(int argc, char** argv) {
     if (!configure_logging(vm, nullptr)) return 2;
 
     ClockPtr clock = std::make_shared<SystemClock>();
+    std::string simulated;  // logged once logging is configured
     if (vm.count("clock-start")) {
         auto start = parse_rfc3339(vm["clock-start"].as<std::string>());
         if (!start) {
@@ -161,7 +162,7 @@ int main(int argc, char** argv) {
             return 2;
         }
         clock = std::make_shared<SimulatedClock>(*start, speed, anchor);
-        log::info("rappeld", "simulated clock from {} at {}x", format_rfc3339(*start), speed);
+        simulated = fmt::format("simulated clock from {} at {}x", format_rfc3339(*start), speed);
     }
 
     config::Config cfg;
@@ -178,6 +179,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (!configure_logging(vm, &cfg.log)) return 2;
+    if (!simulated.empty()) log::info("rappeld", "{}", simulated);
 
     boost::asio::io_context io;
     channels::CurlMulti curl(io);

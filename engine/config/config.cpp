@@ -434,7 +434,8 @@ void Loader::read_http(MapReader& top) {
     HttpConfig& h = cfg_.http;
     MapReader m(diag_, *f, section("http"));
     m.get("address", h.address);
-    if (m.get("port", h.port)) h.enabled = true;
+    m.get("port", h.port);
+    h.enabled = h.port > 0;
     int v = 0;
     if (m.get("probe_interval_ms", v)) h.probe_interval = std::chrono::milliseconds{v};
     m.get("ready_max_outbox", h.ready_max_outbox);

@@ -82,6 +82,7 @@ std::unique_ptr<Process> Stack::start_engine(const std::string& instance) {
                                   "--clock-anchor", std::to_string(anchor_ms),
                                   "--instance-id", instance,
                                   "--log-level", options_.log_level};
+    argv.insert(argv.end(), options_.engine_args.begin(), options_.engine_args.end());
     return std::make_unique<Process>(
         argv, std::map<std::string, std::string>{{"RAPPEL_TWILIO_AUTH_TOKEN", sim_->options().auth_token}},
         engine_log(instance));

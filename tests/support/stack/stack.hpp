@@ -30,6 +30,7 @@ struct StackOptions {
     std::string base_config;                     // default: <source>/config/rappel.yaml
     std::function<void(YAML::Node&)> tweak;      // edits the config before it is written
     std::string log_level = "info";
+    std::vector<std::string> engine_args;        // extra rappeld arguments
 };
 
 class Stack {
