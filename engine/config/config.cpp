@@ -247,6 +247,18 @@ std::optional<std::string> Loader::secret_from_env(const Field& f) {
 std::optional<std::string> Loader::secret_from_file(const Field& f) {
     auto name = read_string(diag_, f);
     if (!name) return std::nullopt;
+    // systemd's LoadCredential= puts secrets in $CREDENTIALS_DIRECTORY, known only at start.
+    constexpr std::string_view kCredentials = "${CREDENTIALS_DIRECTORY}";
+    if (name->starts_with(kCredentials)) {
+        const char* dir = std::getenv("CREDENTIALS_DIRECTORY");  // NOLINT(concurrency-mt-unsafe)
+        if (dir == nullptr || *dir == '\0') {
+            diag_.at(f.mark(), f.path,
+                     "CREDENTIALS_DIRECTORY is not set (it is when systemd starts the service with "
+                     "LoadCredential=)");
+            return std::nullopt;
+        }
+        name->replace(0, kCredentials.size(), dir);
+    }
     std::filesystem::path path = resolve(*name);
     std::ifstream in(path, std::ios::binary);
     if (!in) {

@@ -6,6 +6,13 @@
 #include "tests/support/http_client.hpp"
 
 #include <cstdlib>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <fstream>
 #include <sstream>
 
@@ -178,4 +185,51 @@ BOOST_AUTO_TEST_CASE(readyz_is_503_while_redis_is_down_and_200_once_it_is_back) 
     f.stack.redis().start();
     BOOST_REQUIRE_MESSAGE(wait_until([&] { return f.status("/readyz") == 200; }, 30s),
                           "not ready again: " << (f.get("/readyz") ? f.get("/readyz")->body : "no answer"));
+}
+
+// systemd's side of Type=notify: a datagram socket in NOTIFY_SOCKET receives READY=1 once the
+// engine started, WATCHDOG=1 pings at half of WATCHDOG_USEC, and STOPPING=1 on SIGTERM.
+BOOST_AUTO_TEST_CASE(tells_systemd_it_is_ready_alive_and_stopping) {
+    TempDir dir("rappel-notify");
+    const std::string path = dir.path() + "/notify.sock";
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    BOOST_REQUIRE(fd >= 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    BOOST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    timeval tv{0, 100'000};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    // Read all the time, as systemd does: a full datagram queue would block the sender.
+    std::mutex mu;
+    std::vector<std::string> got;
+    std::atomic<bool> done{false};
+    std::thread reader([&] {
+        char buf[512];
+        while (!done) {
+            const auto n = ::recv(fd, buf, sizeof buf, 0);
+            if (n <= 0) continue;
+            std::lock_guard lock(mu);
+            got.emplace_back(buf, static_cast<std::size_t>(n));
+        }
+    });
+    auto seen = [&](const std::string& what) {
+        std::lock_guard lock(mu);
+        return std::count_if(got.begin(), got.end(), [&](const std::string& m) { return m.find(what) != std::string::npos; });
+    };
+    auto o = test_options();
+    o.engine_env = {{"NOTIFY_SOCKET", path}, {"WATCHDOG_USEC", "400000"}};
+    Fixture f(o);
+    f.engine = f.stack.start_engine();
+    BOOST_REQUIRE_MESSAGE(wait_until([&] { return seen("READY=1") == 1 || !f.engine->running(); }, 30s) &&
+                              f.engine->running(),
+                          "no READY=1; log:\n" << log_text(f.stack.engine_log()));
+    BOOST_TEST(wait_until([&] { return seen("WATCHDOG=1") >= 3; }, 10s));
+    BOOST_TEST(seen("STOPPING=1") == 0);
+    f.engine->signal(SIGTERM);
+    BOOST_TEST(wait_until([&] { return seen("STOPPING=1") == 1; }, 10s));
+    BOOST_TEST(f.engine->wait(30s).value_or(-1) == 0);
+    done = true;
+    reader.join();
+    ::close(fd);
 }
