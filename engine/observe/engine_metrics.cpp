@@ -124,9 +124,12 @@ struct EngineMetrics::Impl {
                               "Licences with a pending reminder or a running claim (owned partitions).")
                         .get()),
           due_hour(reg.gauge("rappel_schedule_due_next_hour",
-                             "Licences needing attention within the next hour of engine time, overdue included "
-                             "(owned partitions).")
+                             "Licences with a reminder due within the next hour of engine time (owned partitions).")
                        .get()),
+          overdue(reg.gauge("rappel_schedule_overdue",
+                            "Licences with a reminder due more than a minute ago: the engine is behind (owned "
+                            "partitions).")
+                      .get()),
           redis_up(reg.gauge("rappel_redis_up", "1 when the last Redis probe answered.").get()),
           redis_rtt(reg.histogram("rappel_redis_rtt_seconds", "Round-trip time of the Redis probe (PING).",
                                   exponential_buckets(0.0001, 2, 14))
@@ -192,17 +195,21 @@ struct EngineMetrics::Impl {
             outbox.set(0);
             scheduled.set(0);
             due_hour.set(0);
+            overdue.set(0);
             outbox_entries = 0;
             return schedule_probe(opts.probe_interval);
         }
         struct Sums {
             std::size_t pending = 0;
-            std::int64_t outbox = 0, licences = 0, due = 0;
+            std::int64_t outbox = 0, licences = 0, due = 0, overdue = 0;
             bool failed = false;
         };
         auto sums = std::make_shared<Sums>();
-        sums->pending = owned.size() * 3;
-        const auto horizon = std::to_string(to_unix_ms(clock->now() + std::chrono::hours{1}));
+        sums->pending = owned.size() * 4;
+        const auto now = clock->now();
+        const auto late = std::to_string(to_unix_ms(now - std::chrono::minutes{1}));
+        const auto start = "(" + std::to_string(to_unix_ms(now));
+        const auto horizon = std::to_string(to_unix_ms(now + std::chrono::hours{1}));
         auto add = [this, sums](std::int64_t Sums::*field) {
             return [this, sums, field](redis::Reply r) {
                 if (stopped) return;
@@ -213,6 +220,7 @@ struct EngineMetrics::Impl {
                     outbox.set(static_cast<double>(sums->outbox));
                     scheduled.set(static_cast<double>(sums->licences));
                     due_hour.set(static_cast<double>(sums->due));
+                    overdue.set(static_cast<double>(sums->overdue));
                     outbox_entries = static_cast<std::size_t>(sums->outbox);
                 }
                 schedule_probe(opts.probe_interval);
@@ -222,7 +230,8 @@ struct EngineMetrics::Impl {
             const scheduler::Keys keys(cfg.redis.key_prefix, p);
             probe.command({"XLEN", keys.outbox()}, add(&Sums::outbox));
             probe.command({"ZCARD", keys.schedule()}, add(&Sums::licences));
-            probe.command({"ZCOUNT", keys.schedule(), "-inf", horizon}, add(&Sums::due));
+            probe.command({"ZCOUNT", keys.schedule(), start, horizon}, add(&Sums::due));
+            probe.command({"ZCOUNT", keys.schedule(), "-inf", late}, add(&Sums::overdue));
         }
     }
 
@@ -288,6 +297,7 @@ struct EngineMetrics::Impl {
     Gauge& outbox;
     Gauge& scheduled;
     Gauge& due_hour;
+    Gauge& overdue;
     Gauge& redis_up;
     Histogram& redis_rtt;
     Gauge& ready_gauge;
