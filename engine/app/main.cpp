@@ -7,6 +7,7 @@
 #include "engine/base/random.hpp"
 #include "engine/base/time_format.hpp"
 #include "engine/config/config.hpp"
+#include "engine/config/load_options.hpp"
 #include "engine/core/engine.hpp"
 #include "engine/observe/engine_metrics.hpp"
 #include "engine/observe/http_server.hpp"
@@ -113,7 +114,8 @@ int main(int argc, char** argv) {
         ("help,h", "show this help")
         ("version", "show the version")
         ("config,c", po::value<std::string>(), "configuration file (YAML)")
-        ("check", "validate the configuration and templates, then exit")
+        ("check", "validate the configuration and templates, then exit: 0 valid, 1 problems, 2 usage")
+        ("no-secrets", "with --check: secrets are checked for form only, not read (CI without secrets)")
         ("clock-start", po::value<std::string>(), "simulated clock: start instant (RFC 3339)")
         ("clock-speed", po::value<double>()->default_value(1.0), "simulated clock: speed-up factor")
         ("clock-anchor", po::value<long long>(), "simulated clock: real Unix ms at which it reads --clock-start")
@@ -165,14 +167,20 @@ int main(int argc, char** argv) {
         simulated = fmt::format("simulated clock from {} at {}x", format_rfc3339(*start), speed);
     }
 
+    const bool check = vm.count("check") > 0;
+    if (vm.count("no-secrets") && !check) {
+        std::cerr << "rappeld: --no-secrets needs --check (the engine cannot run without its secrets)\n";
+        return 2;
+    }
     config::Config cfg;
     std::unique_ptr<templates::TemplateSet> tmpl;
     try {
-        cfg = config::load_config(vm["config"].as<std::string>());
+        cfg = config::load_config(vm["config"].as<std::string>(), config::LoadOptions{vm.count("no-secrets") == 0});
         tmpl = std::make_unique<templates::TemplateSet>(templates::TemplateSet::load(cfg));
     } catch (const std::exception& e) {
         std::cerr << "rappeld: invalid configuration:\n" << e.what() << "\n";
-        return 2;
+        // --check shares rappelctl validate's exit status; a refused start stays 2.
+        return check ? static_cast<int>(config::CheckExit::problems) : 2;
     }
     if (vm.count("check")) {
         std::cout << "configuration OK: " << cfg.source.string() << "\n";

@@ -1,4 +1,5 @@
 #include "engine/config/config.hpp"
+#include "engine/config/load_options.hpp"
 
 #include "engine/config/reader.hpp"
 #include "engine/config/schema.hpp"
@@ -143,8 +144,8 @@ bool is_secret_property(std::string_view name) {
 
 class Loader {
 public:
-    Loader(std::string name, const std::filesystem::path& base_dir)
-        : diag_(std::move(name)), base_dir_(std::filesystem::absolute(base_dir)) {}
+    Loader(std::string name, const std::filesystem::path& base_dir, LoadOptions options = {})
+        : diag_(std::move(name)), base_dir_(std::filesystem::absolute(base_dir)), options_(options) {}
 
     Config load(const std::string& text);
 
@@ -180,6 +181,7 @@ private:
 
     Diagnostics diag_;
     std::filesystem::path base_dir_;
+    LoadOptions options_;
     Config cfg_;
     std::vector<std::string> provider_names_;  // every name in the file, valid or not
     std::set<ChannelKind> channels_named_;     // channels with an entry in `channels`
@@ -232,6 +234,7 @@ std::optional<std::string> Loader::secret_from_env(const Field& f) {
                  fmt::format("expected an environment variable name, got {}", describe(f.value)));
         return std::nullopt;
     }
+    if (!options_.resolve_secrets) return std::string(kUnresolvedSecret);
     const char* value = std::getenv(name->c_str());  // NOLINT(concurrency-mt-unsafe)
     if (value == nullptr) {
         diag_.at(f.mark(), f.path, fmt::format("environment variable {} is not set", *name));
@@ -247,6 +250,7 @@ std::optional<std::string> Loader::secret_from_env(const Field& f) {
 std::optional<std::string> Loader::secret_from_file(const Field& f) {
     auto name = read_string(diag_, f);
     if (!name) return std::nullopt;
+    if (!options_.resolve_secrets) return std::string(kUnresolvedSecret);
     // systemd's LoadCredential= puts secrets in $CREDENTIALS_DIRECTORY, known only at start.
     constexpr std::string_view kCredentials = "${CREDENTIALS_DIRECTORY}";
     if (name->starts_with(kCredentials)) {
@@ -927,13 +931,20 @@ void Loader::apply_env_overrides() {
 
 Config load_config_text(const std::string& text, const std::string& name,
                         const std::filesystem::path& base_dir) {
-    Loader loader(name, base_dir);
+    return load_config_text(text, name, base_dir, LoadOptions{});
+}
+
+Config load_config_text(const std::string& text, const std::string& name, const std::filesystem::path& base_dir,
+                        const LoadOptions& options) {
+    Loader loader(name, base_dir, options);
     Config cfg = loader.load(text);
     cfg.source = name;
     return cfg;
 }
 
-Config load_config(const std::filesystem::path& file) {
+Config load_config(const std::filesystem::path& file) { return load_config(file, LoadOptions{}); }
+
+Config load_config(const std::filesystem::path& file, const LoadOptions& options) {
     std::error_code ec;
     if (std::filesystem::is_directory(file, ec)) {
         throw ConfigError(fmt::format("{}: cannot read the file: is a directory", file.string()));
@@ -946,7 +957,7 @@ Config load_config(const std::filesystem::path& file) {
     std::ostringstream text;
     text << in.rdbuf();
     std::filesystem::path absolute = std::filesystem::absolute(file).lexically_normal();
-    Config cfg = load_config_text(text.str(), file.string(), absolute.parent_path());
+    Config cfg = load_config_text(text.str(), file.string(), absolute.parent_path(), options);
     cfg.source = absolute;
     return cfg;
 }

@@ -75,4 +75,9 @@ EngineStats Engine::stats() const { return impl_->core ? impl_->core->stats() : 
 
 CoreHealth Engine::health() const { return impl_->core ? impl_->core->health() : CoreHealth{}; }
 
+std::optional<std::int64_t> Engine::consumer_lag() const {
+    if (!impl_->core || !impl_->events) return std::nullopt;
+    return impl_->events->lag(impl_->core->health().owned);
+}
+
 }  // namespace rappel::core

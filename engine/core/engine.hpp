@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace rappel::core {
@@ -45,6 +46,9 @@ public:
     void shutdown(std::function<void()> done);
     EngineStats stats() const;
     CoreHealth health() const;  // empty before start()
+    // Consumer lag of the partitions served (events topic high watermark minus committed
+    // offsets); nullopt when not known yet.
+    std::optional<std::int64_t> consumer_lag() const;
 
 private:
     struct Impl;

@@ -130,6 +130,10 @@ struct EngineMetrics::Impl {
                             "Licences with a reminder due more than a minute ago: the engine is behind (owned "
                             "partitions).")
                       .get()),
+          lag(reg.gauge("rappel_consumer_lag_events",
+                        "Events in the events topic past this engine's committed offsets (partitions served; "
+                        "high watermark as of the last fetch).")
+                  .get()),
           redis_up(reg.gauge("rappel_redis_up", "1 when the last Redis probe answered.").get()),
           redis_rtt(reg.histogram("rappel_redis_rtt_seconds", "Round-trip time of the Redis probe (PING).",
                                   exponential_buckets(0.0001, 2, 14))
@@ -247,6 +251,7 @@ struct EngineMetrics::Impl {
         in_flight.set(static_cast<double>(h.in_flight));
         buffered.set(static_cast<double>(h.buffered_events));
         paused.set(static_cast<double>(h.paused));
+        lag.set(static_cast<double>(engine->consumer_lag().value_or(0)));
         std::string why;
         ready_gauge.set(ready(why) ? 1 : 0);
     }
@@ -298,6 +303,7 @@ struct EngineMetrics::Impl {
     Gauge& scheduled;
     Gauge& due_hour;
     Gauge& overdue;
+    Gauge& lag;
     Gauge& redis_up;
     Histogram& redis_rtt;
     Gauge& ready_gauge;

@@ -9,6 +9,7 @@
 #include <list>
 #include <optional>
 #include <stdexcept>
+#include <vector>
 
 namespace rappel::observe {
 
@@ -184,8 +185,11 @@ void HttpServer::stop() {
     auto& i = *impl_;
     beast::error_code ec;
     if (i.acceptor.is_open()) i.acceptor.close(ec);
+    // Closing may end a session, which erases itself from the list: close from a copy.
+    std::vector<std::shared_ptr<Session>> open;
     for (auto& w : i.sessions)
-        if (auto s = w.lock()) s->close();
+        if (auto s = w.lock()) open.push_back(std::move(s));
+    for (auto& s : open) s->close();
 }
 
 int HttpServer::port() const {

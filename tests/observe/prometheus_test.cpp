@@ -91,7 +91,7 @@ BOOST_AUTO_TEST_CASE(prometheus_scrapes_rappeld_and_promtool_accepts_scrape_and_
                                  "rappel_outcomes_total{program=\"none\",channel=\"none\",status=\"invalid\"} 1\n",
                                  "rappel_partitions_owned 4\n", "rappel_redis_up 1\n", "rappel_ready 1\n",
                                  "rappel_redis_rtt_seconds_count ", "rappel_sends_total{provider=\"",
-                                 "rappel_config_reloads_total{result=\"failure\"} 0\n", "rappel_schedule_licences ", "rappel_schedule_overdue "})
+                                 "rappel_config_reloads_total{result=\"failure\"} 0\n", "rappel_schedule_licences ", "rappel_schedule_overdue ", "rappel_consumer_lag_events "})
         BOOST_TEST(text.find(expected) != std::string::npos, "missing " << expected);
     BOOST_TEST(text.find("WARM-UP") == std::string::npos);  // never a licence id
 
