@@ -74,7 +74,19 @@ BOOST_AUTO_TEST_CASE(prometheus_scrapes_rappeld_and_promtool_accepts_scrape_and_
     BOOST_TEST(f.status("/nope") == 404);
 
     f.stack.publish_raw("drivers-licence/BROKEN", "{not json");
+    // Due in 35 days: its 30-day SMS goes out within a few real seconds.
+    f.stack.publish(due_event("soon", "SOON-1", 1, ymd_text(f.stack.sim_now() + std::chrono::days{35}),
+                              Holder{"S", "fr", "+16135550199", "", {"sms"}}));
     f.stack.flush();
+    BOOST_REQUIRE_MESSAGE(wait_until([&] {
+                              const auto m = f.metrics();
+                              return m.find("rappel_sends_total{provider=\"twilio-sim\",result=\"accepted\"} 1\n") !=
+                                         std::string::npos &&
+                                     m.find("rappel_send_duration_seconds_count{provider=\"twilio-sim\"} 1\n") !=
+                                         std::string::npos &&
+                                     m.find("channel=\"sms\",status=\"sent\"} 1\n") != std::string::npos;
+                          }, 60s),
+                          "the send was not counted:\n" << f.metrics());
     BOOST_REQUIRE_MESSAGE(wait_until([&] {
                               const auto m = f.metrics();
                               return m.find("rappel_events_dead_lettered_total{reason=\"invalid-json\"} 1\n") !=
@@ -95,6 +107,15 @@ BOOST_AUTO_TEST_CASE(prometheus_scrapes_rappeld_and_promtool_accepts_scrape_and_
         BOOST_TEST(text.find(expected) != std::string::npos, "missing " << expected);
     BOOST_TEST(text.find("WARM-UP") == std::string::npos);  // never a licence id
 
+    {
+        std::istringstream lines(text);
+        std::size_t n = 0;
+        for (std::string line; std::getline(lines, line); ++n)
+            if (line.starts_with("rappel_outcomes_total") || line.starts_with("rappel_sends_total") ||
+                line.starts_with("rappel_redis_rtt_seconds_count") || line.starts_with("rappel_build_info"))
+                BOOST_TEST_MESSAGE("scrape: " << line);
+        BOOST_TEST_MESSAGE("scrape: " << n << " lines, " << text.size() << " bytes");
+    }
     const std::string scrape_file = f.stack.dir() + "/scrape.txt";
     std::ofstream(scrape_file) << text;
     BOOST_TEST(shell("promtool check metrics < " + scrape_file + " > " + scrape_file + ".out 2>&1") == 0,
