@@ -9,6 +9,7 @@
 #include "engine/config/config.hpp"
 #include "engine/config/load_options.hpp"
 #include "engine/core/engine.hpp"
+#include "engine/kafka/check.hpp"
 #include "engine/observe/engine_metrics.hpp"
 #include "engine/observe/http_server.hpp"
 #include "templates/template_set.hpp"
@@ -182,7 +183,12 @@ int main(int argc, char** argv) {
         // --check shares rappelctl validate's exit status; a refused start stays 2.
         return check ? static_cast<int>(config::CheckExit::problems) : 2;
     }
-    if (vm.count("check")) {
+    if (check) {
+        if (const auto bad = kafka::check_properties(cfg.kafka.properties); !bad.empty()) {
+            std::cerr << "rappeld: invalid configuration:\n";
+            for (const auto& b : bad) std::cerr << cfg.source.string() << ": kafka.properties." << b << "\n";
+            return static_cast<int>(config::CheckExit::problems);
+        }
         std::cout << "configuration OK: " << cfg.source.string() << "\n";
         return 0;
     }

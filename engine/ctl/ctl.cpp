@@ -2,6 +2,7 @@
 
 #include "engine/config/config.hpp"
 #include "engine/config/load_options.hpp"
+#include "engine/kafka/check.hpp"
 #include "engine/base/text.hpp"
 #include "engine/event/event_parser.hpp"
 
@@ -208,6 +209,11 @@ bool load_all(const fs::path& config_file, config::Config& cfg, TemplateSet& set
         cfg = config::load_config(config_file, config::LoadOptions{resolve_secrets});
     } catch (const std::exception& e) {
         err << "rappelctl: invalid configuration:\n" << e.what() << '\n';
+        return false;
+    }
+    if (const auto bad = kafka::check_properties(cfg.kafka.properties); !bad.empty()) {
+        err << "rappelctl: invalid configuration:\n";
+        for (const auto& b : bad) err << config_file.string() << ": kafka.properties." << b << '\n';
         return false;
     }
     try {
