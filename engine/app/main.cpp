@@ -10,6 +10,7 @@
 #include "engine/config/load_options.hpp"
 #include "engine/core/engine.hpp"
 #include "engine/kafka/check.hpp"
+#include "templates/file_names.hpp"
 #include "engine/observe/engine_metrics.hpp"
 #include "engine/observe/http_server.hpp"
 #include "templates/template_set.hpp"
@@ -19,6 +20,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -183,17 +185,20 @@ int main(int argc, char** argv) {
         // --check shares rappelctl validate's exit status; a refused start stays 2.
         return check ? static_cast<int>(config::CheckExit::problems) : 2;
     }
+    const auto stray = templates::stray_template_files(cfg);
     if (check) {
-        if (const auto bad = kafka::check_properties(cfg.kafka.properties); !bad.empty()) {
-            std::cerr << "rappeld: invalid configuration:\n";
-            for (const auto& b : bad) std::cerr << cfg.source.string() << ": kafka.properties." << b << "\n";
-            return static_cast<int>(config::CheckExit::problems);
-        }
+        const auto bad = kafka::check_properties(cfg.kafka.properties);
+        const bool stray_error = std::any_of(stray.begin(), stray.end(), [](const auto& s) { return s.error; });
+        if (!bad.empty() || stray_error) std::cerr << "rappeld: invalid configuration:\n";
+        for (const auto& b : bad) std::cerr << cfg.source.string() << ": kafka.properties." << b << "\n";
+        for (const auto& s : stray) std::cerr << s.message << "\n";
+        if (!bad.empty() || stray_error) return static_cast<int>(config::CheckExit::problems);
         std::cout << "configuration OK: " << cfg.source.string() << "\n";
         return 0;
     }
     if (!configure_logging(vm, &cfg.log)) return 2;
     if (!simulated.empty()) log::info("rappeld", "{}", simulated);
+    for (const auto& s : stray) log::warn("rappeld", "{}", s.message);
 
     boost::asio::io_context io;
     channels::CurlMulti curl(io);

@@ -3,6 +3,7 @@
 #include "engine/config/config.hpp"
 #include "engine/config/load_options.hpp"
 #include "engine/kafka/check.hpp"
+#include "templates/file_names.hpp"
 #include "engine/base/text.hpp"
 #include "engine/event/event_parser.hpp"
 
@@ -211,10 +212,19 @@ bool load_all(const fs::path& config_file, config::Config& cfg, TemplateSet& set
         err << "rappelctl: invalid configuration:\n" << e.what() << '\n';
         return false;
     }
+    // Everything found in one pass: property and file-name problems, then the templates.
+    bool ok = true;
     if (const auto bad = kafka::check_properties(cfg.kafka.properties); !bad.empty()) {
         err << "rappelctl: invalid configuration:\n";
         for (const auto& b : bad) err << config_file.string() << ": kafka.properties." << b << '\n';
-        return false;
+        ok = false;
+    }
+    if (const auto stray = templates::stray_template_files(cfg); !stray.empty()) {
+        err << "rappelctl: misnamed template files:\n";
+        for (const auto& s : stray) {
+            err << s.message << '\n';
+            if (s.error) ok = false;
+        }
     }
     try {
         set = TemplateSet::load(cfg);
@@ -226,7 +236,7 @@ bool load_all(const fs::path& config_file, config::Config& cfg, TemplateSet& set
         err << "rappelctl: cannot load the templates: " << e.what() << '\n';
         return false;
     }
-    return true;
+    return ok;
 }
 
 }  // namespace
