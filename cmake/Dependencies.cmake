@@ -20,3 +20,5 @@ option(RAPPEL_JEMALLOC "Link rappeld with jemalloc" ON)
 if(RAPPEL_JEMALLOC AND NOT RAPPEL_SANITIZE)
   pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)
 endif()
+# sd_notify for rappeld under systemd (Type=notify); optional.
+pkg_check_modules(SYSTEMD IMPORTED_TARGET libsystemd)

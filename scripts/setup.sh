@@ -10,6 +10,7 @@ packages=(
   libfmt-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev
   libicu-dev libhowardhinnant-date-dev tzdata
   redis-server redis-tools python3 python3-aiosmtpd nginx-light
+  libsystemd-dev prometheus
 )
 
 missing=()
@@ -26,6 +27,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# The Debian prometheus package (its server and promtool scrape and check rappeld in the
+# tests) starts a system service on port 9090 where systemd runs; the tests start their own.
 # The Debian redis-server package starts a system service on port 6379; rappel's tests and
 # demo start their own servers on free ports and do not need it.
 echo "setup: all dependencies present"

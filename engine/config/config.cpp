@@ -1,4 +1,5 @@
 #include "engine/config/config.hpp"
+#include "engine/config/load_options.hpp"
 
 #include "engine/config/reader.hpp"
 #include "engine/config/schema.hpp"
@@ -19,6 +20,8 @@
 #include <sstream>
 #include <system_error>
 #include <tuple>
+
+#include <arpa/inet.h>
 
 namespace rappel::config {
 namespace {
@@ -143,8 +146,8 @@ bool is_secret_property(std::string_view name) {
 
 class Loader {
 public:
-    Loader(std::string name, const std::filesystem::path& base_dir)
-        : diag_(std::move(name)), base_dir_(std::filesystem::absolute(base_dir)) {}
+    Loader(std::string name, const std::filesystem::path& base_dir, LoadOptions options = {})
+        : diag_(std::move(name)), base_dir_(std::filesystem::absolute(base_dir)), options_(options) {}
 
     Config load(const std::string& text);
 
@@ -155,6 +158,8 @@ private:
     void read_redis(MapReader& top);
     void read_engine(MapReader& top);
     void read_retry(MapReader& top);
+    void read_http(MapReader& top);
+    void read_log(MapReader& top);
     void read_providers(MapReader& top);
     std::optional<ProviderConfig> read_twilio(const Field& f);
     std::optional<ProviderConfig> read_smtp(const Field& f);
@@ -181,6 +186,7 @@ private:
 
     Diagnostics diag_;
     std::filesystem::path base_dir_;
+    LoadOptions options_;
     Config cfg_;
     std::vector<std::string> provider_names_;  // every name in the file, valid or not
     std::set<ChannelKind> channels_named_;     // channels with an entry in `channels`
@@ -207,6 +213,8 @@ Config Loader::load(const std::string& text) {
         read_redis(top);
         read_engine(top);
         read_retry(top);
+        read_http(top);
+        read_log(top);
         read_providers(top);
         read_channels(top);
         read_programs(top);
@@ -231,6 +239,7 @@ std::optional<std::string> Loader::secret_from_env(const Field& f) {
                  fmt::format("expected an environment variable name, got {}", describe(f.value)));
         return std::nullopt;
     }
+    if (!options_.resolve_secrets) return std::string(kUnresolvedSecret);
     const char* value = std::getenv(name->c_str());  // NOLINT(concurrency-mt-unsafe)
     if (value == nullptr) {
         diag_.at(f.mark(), f.path, fmt::format("environment variable {} is not set", *name));
@@ -246,6 +255,19 @@ std::optional<std::string> Loader::secret_from_env(const Field& f) {
 std::optional<std::string> Loader::secret_from_file(const Field& f) {
     auto name = read_string(diag_, f);
     if (!name) return std::nullopt;
+    if (!options_.resolve_secrets) return std::string(kUnresolvedSecret);
+    // systemd's LoadCredential= puts secrets in $CREDENTIALS_DIRECTORY, known only at start.
+    constexpr std::string_view kCredentials = "${CREDENTIALS_DIRECTORY}";
+    if (name->starts_with(kCredentials)) {
+        const char* dir = std::getenv("CREDENTIALS_DIRECTORY");  // NOLINT(concurrency-mt-unsafe)
+        if (dir == nullptr || *dir == '\0') {
+            diag_.at(f.mark(), f.path,
+                     "CREDENTIALS_DIRECTORY is not set (it is when systemd starts the service with "
+                     "LoadCredential=)");
+            return std::nullopt;
+        }
+        name->replace(0, kCredentials.size(), dir);
+    }
     std::filesystem::path path = resolve(*name);
     std::ifstream in(path, std::ios::binary);
     if (!in) {
@@ -425,6 +447,47 @@ void Loader::read_engine(MapReader& top) {
     m.get("ingest_batch", e.ingest_batch);
     if (m.get("expire_after_hours", v)) e.expire_after = std::chrono::hours{v};
     if (m.get("retention_days", v)) e.retention = std::chrono::days{v};
+}
+
+void Loader::read_http(MapReader& top) {
+    const Field* f = top.find("http");
+    if (f == nullptr) return;
+    HttpConfig& h = cfg_.http;
+    MapReader m(diag_, *f, section("http"));
+    m.get("address", h.address);
+    m.get("port", h.port);
+    h.enabled = h.port > 0;
+    int v = 0;
+    if (m.get("probe_interval_ms", v)) h.probe_interval = std::chrono::milliseconds{v};
+    m.get("ready_max_outbox", h.ready_max_outbox);
+    unsigned char addr[16];
+    if (::inet_pton(AF_INET, h.address.c_str(), addr) != 1 && ::inet_pton(AF_INET6, h.address.c_str(), addr) != 1)
+        m.error("address", fmt::format("expected an IP address such as 127.0.0.1 or ::1, got '{}'", h.address));
+}
+
+void Loader::read_log(MapReader& top) {
+    const Field* f = top.find("log");
+    if (f == nullptr) return;
+    LogConfig& l = cfg_.log;
+    MapReader m(diag_, *f, section("log"));
+    if (auto c = m.choice("format")) l.format = *c == 0 ? "text" : "json";
+    static constexpr std::string_view kLevels[] = {"debug", "info", "warn", "error"};
+    if (auto c = m.choice("level")) l.level = std::string(kLevels[*c]);
+    int v = 0;
+    if (m.get("repeat_window_seconds", v)) l.repeat_window = std::chrono::seconds{v};
+    if (const Field* mods = m.find("modules")) {
+        if (auto entries = detail::read_entries(diag_, *mods)) {
+            for (const Field& e : *entries) {
+                auto value = read_string(diag_, e);
+                if (!value) continue;
+                if (std::find(std::begin(kLevels), std::end(kLevels), *value) == std::end(kLevels)) {
+                    diag_.at(e.mark(), e.path, fmt::format("expected debug, info, warn or error, got '{}'", *value));
+                    continue;
+                }
+                l.modules[e.key.Scalar()] = *value;
+            }
+        }
+    }
 }
 
 void Loader::read_retry(MapReader& top) {
@@ -1003,13 +1066,20 @@ void Loader::apply_env_overrides() {
 
 Config load_config_text(const std::string& text, const std::string& name,
                         const std::filesystem::path& base_dir) {
-    Loader loader(name, base_dir);
+    return load_config_text(text, name, base_dir, LoadOptions{});
+}
+
+Config load_config_text(const std::string& text, const std::string& name, const std::filesystem::path& base_dir,
+                        const LoadOptions& options) {
+    Loader loader(name, base_dir, options);
     Config cfg = loader.load(text);
     cfg.source = name;
     return cfg;
 }
 
-Config load_config(const std::filesystem::path& file) {
+Config load_config(const std::filesystem::path& file) { return load_config(file, LoadOptions{}); }
+
+Config load_config(const std::filesystem::path& file, const LoadOptions& options) {
     std::error_code ec;
     if (std::filesystem::is_directory(file, ec)) {
         throw ConfigError(fmt::format("{}: cannot read the file: is a directory", file.string()));
@@ -1022,7 +1092,7 @@ Config load_config(const std::filesystem::path& file) {
     std::ostringstream text;
     text << in.rdbuf();
     std::filesystem::path absolute = std::filesystem::absolute(file).lexically_normal();
-    Config cfg = load_config_text(text.str(), file.string(), absolute.parent_path());
+    Config cfg = load_config_text(text.str(), file.string(), absolute.parent_path(), options);
     cfg.source = absolute;
     return cfg;
 }

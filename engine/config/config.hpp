@@ -46,6 +46,22 @@ struct EngineConfig {
     std::chrono::days retention{400};         // how long dedup markers and versions are kept
 };
 
+// The operators' HTTP listener (/metrics, /healthz, /readyz). Off unless `port` is set.
+struct HttpConfig {
+    bool enabled = false;
+    std::string address = "127.0.0.1";
+    int port = 0;
+    std::chrono::milliseconds probe_interval{5000};  // Redis probe behind the gauges and /readyz
+    int ready_max_outbox = 100000;                   // outbox entries above which /readyz fails
+};
+
+struct LogConfig {
+    std::string format = "text";             // text or json
+    std::string level = "info";              // debug, info, warn or error
+    std::map<std::string, std::string> modules;  // module -> level
+    std::chrono::seconds repeat_window{10};  // identical warn/error lines suppressed this long
+};
+
 enum class Jitter { none, full };
 
 struct RetryConfig {
@@ -142,6 +158,8 @@ struct Config {
     RedisConfig redis;
     EngineConfig engine;
     RetryConfig retry;
+    HttpConfig http;
+    LogConfig log;
     std::vector<ProviderConfig> providers;
     std::map<ChannelKind, std::string> channel_provider;  // channel -> provider name
     std::map<std::string, ProgramConfig> programs;

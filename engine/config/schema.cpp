@@ -71,6 +71,10 @@ constexpr KeySpec kTop[] = {
     nested("redis", KeyKind::map, false, "section", "Redis server holding the schedule.", kAllDefaults),
     nested("engine", KeyKind::map, false, "section", "Scheduling and throughput settings.", kAllDefaults),
     nested("retry", KeyKind::map, false, "section", "Retry policy for failed sends.", kAllDefaults),
+    nested("http", KeyKind::map, false, "section",
+           "The operators' HTTP listener: `/metrics`, `/healthz`, `/readyz`. Off unless `port` is set.",
+           kAllDefaults),
+    nested("log", KeyKind::map, false, "section", "Log format and levels.", kAllDefaults),
     nested("providers", KeyKind::map, true, "map of provider name to provider",
            "Delivery providers by name; names match `[a-z0-9-]{1,64}`."),
     nested("channels", KeyKind::map, true, "section", "Which provider delivers each channel."),
@@ -227,6 +231,32 @@ constexpr KeySpec kProgramName[] = {
     text("fr", true, "", "French name, e.g. `permis de conduire`."),
 };
 
+constexpr KeySpec kHttp[] = {
+    text("address", false, "127.0.0.1",
+         "Address to listen on. Loopback by default: expose it wider only behind a firewall "
+         "(it has no authentication).",
+         "IP address"),
+    whole("port", 0, 65535, "0",
+          "Port to listen on; 0: no listener. 9464 is customary for an exporter."),
+    whole("probe_interval_ms", 100, 600000, "5000",
+          "Real time between Redis probes (round-trip time, outbox backlog, schedule size, readiness)."),
+    whole("ready_max_outbox", 1, 100000000, "100000",
+          "Outbox entries (owned partitions) above which `/readyz` answers 503: the relay is not keeping up."),
+};
+
+constexpr KeySpec kLog[] = {
+    pick("format", "text|json", "text",
+         "`json`: one object per line with `ts`, `level`, `module`, `msg` (and `repeated`). "
+         "Overridden by `--log-format`."),
+    pick("level", "debug|info|warn|error", "info", "Level of every module without its own. Overridden by `--log-level`."),
+    nested("modules", KeyKind::map, false, "map of module to level",
+           "Levels per module (`engine`, `redis`, `kafka`, `http`, `observe`, `rappeld`, ...), e.g. "
+           "`kafka: warn`. Extended by `--log-module`."),
+    whole("repeat_window_seconds", 0, 3600, "10",
+          "An identical warn or error line within this window is suppressed; the next one after it "
+          "says `repeated N times`. 0: never suppress."),
+};
+
 constexpr KeySpec kCatchUp[] = {
     pick("policy", "skip|latest", "skip",
          "`skip`: stages already past end as `expired`; `latest`: the latest past stage is "
@@ -259,6 +289,8 @@ constexpr SectionSpec kSections[] = {
      "Retries of a send that failed for a temporary reason; exponential backoff "
      "`min(cap, base * 2^(attempt-1))`.",
      kRetry},
+    {"http", "http", "The operators' HTTP listener (see docs/operations.md).", kHttp},
+    {"log", "log", "Logging.", kLog},
     {"provider.twilio-sms", "providers.<name> with type: twilio-sms",
      "Twilio-compatible Messages API (Twilio, or a compatible gateway or simulator).", kTwilio},
     {"provider.smtp", "providers.<name> with type: smtp", "SMTP server for email.", kSmtp},

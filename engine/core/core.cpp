@@ -62,4 +62,20 @@ EngineStats Core::stats() const {
     return parts_->ctx.stats;
 }
 
+CoreHealth Core::health() const {
+    const auto& ctx = parts_->ctx;
+    CoreHealth h;
+    h.stopping = ctx.stopping;
+    for (const auto& [p, part] : ctx.parts.all()) {
+        if (part.owned) h.owned.push_back(p);
+        if (part.claim_failing || part.apply_failures > 0 || part.record_failures > 0 || part.offset_failures > 0)
+            ++h.store_failing;
+        if (part.relay_failures > 0) ++h.relay_failing;
+        h.in_flight += part.in_flight.size();
+        h.buffered_events += part.buffered.size();
+        if (part.paused) ++h.paused;
+    }
+    return h;
+}
+
 }  // namespace rappel::core

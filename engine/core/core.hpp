@@ -8,6 +8,7 @@
 #include "engine/base/clock.hpp"
 #include "engine/base/random.hpp"
 #include "engine/config/config.hpp"
+#include "engine/core/observer.hpp"
 #include "engine/core/ports.hpp"
 #include "engine/core/stats.hpp"
 #include "scheduler/schedule.hpp"
@@ -56,6 +57,7 @@ struct CoreDeps {
     // The outcomes topic read back to restore done markers before a partition without a
     // stored offset is consumed (nullptr: consumed at once, nothing restored).
     OutcomeHistory* outcome_history = nullptr;
+    CoreObserver* observer = nullptr;  // metrics hook (observer.hpp); may be null
 };
 
 class Core {
@@ -71,6 +73,7 @@ public:
     // the source is closed and the producer flushed. `done` runs on the io thread.
     void shutdown(std::function<void()> done);
     EngineStats stats() const;
+    CoreHealth health() const;
 
     struct Parts;
 

@@ -59,6 +59,7 @@ void Engine::start() {
         d.io, d.config, d.templates, [registry](ChannelKind k) { return registry->find(k); }, d.clock, d.random,
         d.instance_id, impl_->store, *impl_->events, *impl_->producer, impl_->dead_letter_producer.get()};
     deps.outcome_history = impl_->history.get();
+    deps.observer = d.observer;
     impl_->core = std::make_unique<Core>(std::move(deps));
     impl_->redis.start();
     impl_->core->start();
@@ -77,5 +78,12 @@ void Engine::shutdown(std::function<void()> done) {
 }
 
 EngineStats Engine::stats() const { return impl_->core ? impl_->core->stats() : EngineStats{}; }
+
+CoreHealth Engine::health() const { return impl_->core ? impl_->core->health() : CoreHealth{}; }
+
+std::optional<std::int64_t> Engine::consumer_lag() const {
+    if (!impl_->core || !impl_->events) return std::nullopt;
+    return impl_->events->lag(impl_->core->health().owned);
+}
 
 }  // namespace rappel::core

@@ -7,6 +7,7 @@
 #include "engine/base/clock.hpp"
 #include "engine/base/random.hpp"
 #include "engine/config/config.hpp"
+#include "engine/core/observer.hpp"
 #include "engine/core/stats.hpp"
 #include "templates/template_set.hpp"
 
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace rappel::core {
@@ -27,6 +29,7 @@ struct EngineDeps {
     ClockPtr clock;
     RandomPtr random;
     std::string instance_id;  // unique per running process; part of claim tokens
+    CoreObserver* observer = nullptr;  // metrics hook; may be null
 };
 
 class Engine {
@@ -42,6 +45,10 @@ public:
     // the outbox is relayed, offsets committed. `done` runs on the io thread.
     void shutdown(std::function<void()> done);
     EngineStats stats() const;
+    CoreHealth health() const;  // empty before start()
+    // Consumer lag of the partitions served (events topic high watermark minus committed
+    // offsets); nullopt when not known yet.
+    std::optional<std::int64_t> consumer_lag() const;
 
 private:
     struct Impl;

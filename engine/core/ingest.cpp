@@ -71,6 +71,7 @@ std::shared_ptr<ApplyBatch> Ingest::build_batch(Partition& part) {
         }
         if (!ok) {
             ++ctx_.stats.events_invalid;
+            if (ctx_.deps.observer) ctx_.deps.observer->on_invalid_event(err.reason);
             item.key = m.key.value_or("");
             item.event = RenewalEvent{};
             item.invalid = err;

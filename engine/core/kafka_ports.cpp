@@ -97,7 +97,20 @@ void KafkaEventSource::seek(std::int32_t p, std::int64_t offset) {
 }
 
 void KafkaEventSource::commit(std::int32_t p, std::int64_t next_offset) {
+    committed_[p] = next_offset;
     if (consumer_) consumer_->commit({{cfg_.kafka.events_topic, p, next_offset}});
+}
+
+std::optional<std::int64_t> KafkaEventSource::lag(const std::vector<std::int32_t>& partitions) const {
+    if (!consumer_) return std::nullopt;
+    std::optional<std::int64_t> sum;
+    for (auto p : partitions) {
+        auto c = committed_.find(p);
+        auto high = consumer_->high_watermark(cfg_.kafka.events_topic, p);
+        if (c == committed_.end() || !high) continue;
+        sum = sum.value_or(0) + std::max<std::int64_t>(0, *high - c->second);
+    }
+    return sum;
 }
 
 void KafkaEventSource::close() {

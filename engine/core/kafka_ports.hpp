@@ -7,7 +7,9 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <map>
 #include <memory>
+#include <optional>
 
 namespace rappel::core {
 
@@ -22,11 +24,15 @@ public:
     void seek(std::int32_t partition, std::int64_t offset) override;
     void commit(std::int32_t partition, std::int64_t next_offset) override;
     void close() override;
+    // Events in the topic past the offsets committed so far, summed over these partitions
+    // (those with a commit and a known high watermark); nullopt when none is known.
+    std::optional<std::int64_t> lag(const std::vector<std::int32_t>& partitions) const;
 
 private:
     boost::asio::io_context& io_;
     const config::Config& cfg_;
     std::unique_ptr<kafka::Consumer> consumer_;
+    std::map<std::int32_t, std::int64_t> committed_;  // partition -> next offset last committed
 };
 
 class KafkaProducer final : public Producer {

@@ -41,6 +41,9 @@ void Relay::publish(std::int32_t p, std::shared_ptr<std::vector<scheduler::Outbo
     auto all_acked = [this, p, entries, outcomes](const Delivery& d) {
         if (d.status != DeliveryStatus::ok) return failed(p, "publishing outcomes", d.error);
         ctx_.stats.outcomes_relayed += outcomes;
+        if (ctx_.deps.observer)
+            for (const auto& e : *entries)
+                for (const auto& o : e.outcomes) ctx_.deps.observer->on_outcome_published(o.value);
         std::vector<std::string> ids;
         ids.reserve(entries->size());
         for (const auto& x : *entries) ids.push_back(x.id);

@@ -1,6 +1,9 @@
 #include "engine/ctl/ctl.hpp"
 
 #include "engine/config/config.hpp"
+#include "engine/config/load_options.hpp"
+#include "engine/kafka/check.hpp"
+#include "templates/file_names.hpp"
 #include "engine/base/text.hpp"
 #include "engine/event/event_parser.hpp"
 
@@ -201,12 +204,27 @@ std::optional<RenewalEvent> read_event(const fs::path& file, std::ostream& err) 
 }
 
 // Loads the configuration and its templates, printing every problem to `err`.
-bool load_all(const fs::path& config_file, config::Config& cfg, TemplateSet& set, std::ostream& err) {
+bool load_all(const fs::path& config_file, config::Config& cfg, TemplateSet& set, std::ostream& err,
+              bool resolve_secrets = true) {
     try {
-        cfg = config::load_config(config_file);
+        cfg = config::load_config(config_file, config::LoadOptions{resolve_secrets});
     } catch (const std::exception& e) {
         err << "rappelctl: invalid configuration:\n" << e.what() << '\n';
         return false;
+    }
+    // Everything found in one pass: property and file-name problems, then the templates.
+    bool ok = true;
+    if (const auto bad = kafka::check_properties(cfg.kafka.properties); !bad.empty()) {
+        err << "rappelctl: invalid configuration:\n";
+        for (const auto& b : bad) err << config_file.string() << ": kafka.properties." << b << '\n';
+        ok = false;
+    }
+    if (const auto stray = templates::stray_template_files(cfg); !stray.empty()) {
+        err << "rappelctl: misnamed template files:\n";
+        for (const auto& s : stray) {
+            err << s.message << '\n';
+            if (s.error) ok = false;
+        }
     }
     try {
         set = TemplateSet::load(cfg);
@@ -218,7 +236,7 @@ bool load_all(const fs::path& config_file, config::Config& cfg, TemplateSet& set
         err << "rappelctl: cannot load the templates: " << e.what() << '\n';
         return false;
     }
-    return true;
+    return ok;
 }
 
 }  // namespace
@@ -256,10 +274,10 @@ Data sample_data(const std::vector<fs::path>& template_files) {
     return data;
 }
 
-int validate(const fs::path& config_file, std::ostream& out, std::ostream& err) {
+int validate(const fs::path& config_file, std::ostream& out, std::ostream& err, bool resolve_secrets) {
     config::Config cfg;
     TemplateSet set;
-    if (!load_all(config_file, cfg, set, err)) return 1;
+    if (!load_all(config_file, cfg, set, err, resolve_secrets)) return 1;
 
     const fs::path base = fs::absolute(config_file).parent_path();
     std::vector<std::vector<std::string>> table{

@@ -52,7 +52,9 @@ Data sample_data(const std::vector<std::filesystem::path>& template_files);
 // `validate`: prints problems (config or templates, each "file:line:col: message", SMS budget
 // overflows included) to `err`, or the table to `out`. Returns the exit status: 0 all good, 1
 // problems.
-int validate(const std::filesystem::path& config_file, std::ostream& out, std::ostream& err);
+// `resolve_secrets` false (--no-secrets): secrets are checked for form only, not read.
+int validate(const std::filesystem::path& config_file, std::ostream& out, std::ostream& err,
+             bool resolve_secrets = true);
 
 struct PreviewOptions {
     std::filesystem::path config_file;

@@ -17,7 +17,7 @@ namespace {
 constexpr const char* kUsage = R"(rappelctl: operator commands for rappel
 
 Usage:
-  rappelctl validate CONFIG
+  rappelctl validate CONFIG [--no-secrets]
   rappelctl preview CONFIG --program P --stage S [--event FILE] [--out DIR] [--wav]
   rappelctl forecast CONFIG --rate N [--program P] [--channel C] [--at RFC3339]
   rappelctl --help | --version
@@ -28,7 +28,9 @@ validate  Loads the configuration and every template, as rappeld does at start-u
           for SMS, the encoding (gsm7 or ucs2) and segments of its longest plausible
           rendering (a 38-character accented name, the longest date, long data values)
           against the program's sms_max_segments budget, and the characters that force
-          UCS-2. Exit status: 0 all good, 1 problems or an SMS over budget, 2 usage.
+          UCS-2. --no-secrets checks secrets for form only (for CI without them).
+          Exit status (as rappeld --check): 0 all good, 1 problems or an SMS over budget,
+          2 usage.
 
 preview   Renders every channel of one stage in English and French for a built-in sample
           event (a French holder due on 2027-03-01, so the date reads "1er mars 2027", and
@@ -52,7 +54,8 @@ int usage_error(const std::string& message) {
 
 int run_validate(const std::vector<std::string>& args) {
     po::options_description opts("validate options");
-    opts.add_options()("help,h", "show this help")("config", po::value<std::string>(), "configuration file (YAML)");
+    opts.add_options()("help,h", "show this help")("config", po::value<std::string>(), "configuration file (YAML)")(
+        "no-secrets", "check that secrets are named, without reading them");
     po::positional_options_description pos;
     pos.add("config", 1);
     po::variables_map vm;
@@ -63,11 +66,11 @@ int run_validate(const std::vector<std::string>& args) {
         return usage_error(e.what());
     }
     if (vm.count("help")) {
-        std::cout << "Usage: rappelctl validate CONFIG\n\n" << opts << "\n";
+        std::cout << "Usage: rappelctl validate CONFIG [--no-secrets]\n\n" << opts << "\n";
         return 0;
     }
     if (!vm.count("config")) return usage_error("validate needs a CONFIG file");
-    return ctl::validate(vm["config"].as<std::string>(), std::cout, std::cerr);
+    return ctl::validate(vm["config"].as<std::string>(), std::cout, std::cerr, vm.count("no-secrets") == 0);
 }
 
 int run_preview(const std::vector<std::string>& args) {

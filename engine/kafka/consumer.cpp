@@ -375,6 +375,15 @@ void Consumer::commit(const std::vector<TopicPartitionOffset>& offsets) {
     }
 }
 
+std::optional<std::int64_t> Consumer::high_watermark(const std::string& topic, std::int32_t partition) const {
+    if (impl_->closed || impl_->rk == nullptr) return std::nullopt;
+    std::int64_t low = -1, high = -1;
+    if (rd_kafka_get_watermark_offsets(impl_->rk, topic.c_str(), partition, &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0)
+        return std::nullopt;
+    return high;
+}
+
 void Consumer::pause(const std::vector<TopicPartitionOffset>& parts) {
     if (impl_->closed || parts.empty()) return;
     detail::ListPtr list(detail::to_list(parts));

@@ -76,6 +76,9 @@ public:
     void seek(const std::vector<TopicPartitionOffset>& parts);
     // Leaves the group (on_revoke is called for everything assigned); blocking, bounded.
     void close();
+    // The partition's high watermark as last seen in a fetch response (no broker call);
+    // nullopt before the first fetch or once closed.
+    std::optional<std::int64_t> high_watermark(const std::string& topic, std::int32_t partition) const;
 
 private:
     struct Impl;

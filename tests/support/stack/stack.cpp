@@ -82,9 +82,10 @@ std::unique_ptr<Process> Stack::start_engine(const std::string& instance) {
                                   "--clock-anchor", std::to_string(anchor_ms),
                                   "--instance-id", instance,
                                   "--log-level", options_.log_level};
-    return std::make_unique<Process>(
-        argv, std::map<std::string, std::string>{{"RAPPEL_TWILIO_AUTH_TOKEN", sim_->options().auth_token}},
-        engine_log(instance));
+    argv.insert(argv.end(), options_.engine_args.begin(), options_.engine_args.end());
+    std::map<std::string, std::string> env{{"RAPPEL_TWILIO_AUTH_TOKEN", sim_->options().auth_token}};
+    env.insert(options_.engine_env.begin(), options_.engine_env.end());
+    return std::make_unique<Process>(argv, env, engine_log(instance));
 }
 
 std::string Stack::engine_log(const std::string& instance) const {

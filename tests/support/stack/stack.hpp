@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +31,8 @@ struct StackOptions {
     std::string base_config;                     // default: <source>/config/rappel.yaml
     std::function<void(YAML::Node&)> tweak;      // edits the config before it is written
     std::string log_level = "info";
+    std::vector<std::string> engine_args;        // extra rappeld arguments
+    std::map<std::string, std::string> engine_env;  // extra rappeld environment
 };
 
 class Stack {
