@@ -141,7 +141,11 @@ void KafkaProducer::produce_batch(const std::string& topic, std::span<const Reco
     if (records.empty()) return done(Delivery{});
     std::vector<kafka::Producer::Record> rs;
     rs.reserve(records.size());
-    for (const auto& r : records) rs.push_back({r.key, r.value});
+    for (const auto& r : records) {
+        kafka::Producer::Record k{r.key, r.value, std::nullopt};
+        if (!r.position.empty()) k.header.emplace(kOutboxHeader, r.position);
+        rs.push_back(k);
+    }
     producer_->produce_batch(topic, rs, headers,
                              [done = std::move(done)](const kafka::Producer::DeliveryReport& r, std::size_t) {
                                  done(to_delivery(r));
@@ -280,7 +284,67 @@ struct KafkaOutcomeHistory::Worker : std::enable_shared_from_this<Worker> {
     }
 };
 
+// The relay's read-back: the outbox positions of one partition's outcomes since a time.
+struct KafkaOutcomeHistory::Checker : std::enable_shared_from_this<Checker> {
+    boost::asio::io_context& io;
+    kafka::Properties props;
+    std::string topic;
+    std::int32_t partition;
+    std::int64_t since_ms;
+    std::function<void(Result<Positions>)> done;  // io thread only
+    std::atomic<bool> cancelled{false};
+    std::atomic<bool> finished{false};
+    std::thread thread;
+
+    Checker(boost::asio::io_context& io_, kafka::Properties p, std::string t, std::int32_t part, std::int64_t since,
+            std::function<void(Result<Positions>)> d)
+        : io(io_), props(std::move(p)), topic(std::move(t)), partition(part), since_ms(since), done(std::move(d)) {}
+
+    void end(Result<Positions> r) {
+        boost::asio::post(io, [self = shared_from_this(), r = std::move(r)]() mutable {
+            if (!self->cancelled) self->done(std::move(r));
+        });
+        finished = true;
+    }
+
+    void run() {
+        try {
+            kafka::TopicReader reader(props, topic);
+            auto total = reader.open(kOpenTimeout, since_ms);
+            if (!total) return end(total.error());
+            Positions out;
+            auto last_message = std::chrono::steady_clock::now();
+            while (!reader.at_end()) {
+                if (cancelled) return void(finished = true);
+                auto msgs = reader.next(kReadBatch, kPollWait);
+                if (!msgs) return end(msgs.error());
+                const auto now = std::chrono::steady_clock::now();
+                if (msgs.value().empty() && now - last_message > kStallLimit)
+                    return end(Error{"kafka", "no message from the outcomes topic for 30 s"});
+                if (!msgs.value().empty()) last_message = now;
+                for (const auto& msg : msgs.value()) {
+                    if (partition_header(msg.headers) != partition) continue;
+                    for (const auto& [name, value] : msg.headers)
+                        if (name == kOutboxHeader) out.insert(value);
+                }
+            }
+            end(std::move(out));
+        } catch (const std::exception& e) {
+            end(Error{"kafka", e.what()});
+        }
+    }
+};
+
 namespace {
+class CheckerPass final : public OutcomeHistory::Pass {
+public:
+    explicit CheckerPass(std::shared_ptr<KafkaOutcomeHistory::Checker> c) : c_(std::move(c)) {}
+    ~CheckerPass() override { c_->cancelled = true; }
+
+private:
+    std::shared_ptr<KafkaOutcomeHistory::Checker> c_;
+};
+
 class WorkerPass final : public OutcomeHistory::Pass {
 public:
     explicit WorkerPass(std::shared_ptr<KafkaOutcomeHistory::Worker> w) : w_(std::move(w)) {}
@@ -296,8 +360,34 @@ KafkaOutcomeHistory::KafkaOutcomeHistory(boost::asio::io_context& io, const conf
 
 KafkaOutcomeHistory::~KafkaOutcomeHistory() {
     for (auto& w : workers_) w->cancel();
+    for (auto& c : checkers_) c->cancelled = true;
     for (auto& w : workers_)
         if (w->thread.joinable()) w->thread.join();
+    for (auto& c : checkers_)
+        if (c->thread.joinable()) c->thread.join();
+}
+
+kafka::Properties KafkaOutcomeHistory::reader_properties() const {
+    auto props = base_properties(cfg_);
+    props["group.id"] = cfg_.kafka.group_id + ".rebuild";
+    for (const char* group_only : {"partition.assignment.strategy", "session.timeout.ms", "heartbeat.interval.ms",
+                                   "max.poll.interval.ms", "group.instance.id"})
+        props.erase(group_only);
+    return props;
+}
+
+std::unique_ptr<OutcomeHistory::Pass> KafkaOutcomeHistory::published(std::int32_t partition, TimePoint since,
+                                                                     std::function<void(Result<Positions>)> done) {
+    std::erase_if(checkers_, [](const std::shared_ptr<Checker>& c) {
+        if (!c->finished) return false;
+        if (c->thread.joinable()) c->thread.join();
+        return true;
+    });
+    auto c = std::make_shared<Checker>(io_, reader_properties(), cfg_.kafka.outcomes_topic, partition,
+                                       to_unix_ms(since), std::move(done));
+    c->thread = std::thread([c] { c->run(); });
+    checkers_.push_back(c);
+    return std::make_unique<CheckerPass>(c);
 }
 
 std::unique_ptr<OutcomeHistory::Pass> KafkaOutcomeHistory::read(std::set<std::int32_t> partitions, Handlers handlers) {
@@ -307,12 +397,7 @@ std::unique_ptr<OutcomeHistory::Pass> KafkaOutcomeHistory::read(std::set<std::in
         if (w->thread.joinable()) w->thread.join();
         return true;
     });
-    auto props = base_properties(cfg_);
-    props["group.id"] = cfg_.kafka.group_id + ".rebuild";
-    for (const char* group_only : {"partition.assignment.strategy", "session.timeout.ms", "heartbeat.interval.ms",
-                                   "max.poll.interval.ms", "group.instance.id"})
-        props.erase(group_only);
-    auto w = std::make_shared<Worker>(io_, std::move(props), cfg_.kafka.outcomes_topic, std::move(partitions),
+    auto w = std::make_shared<Worker>(io_, reader_properties(), cfg_.kafka.outcomes_topic, std::move(partitions),
                                       std::move(handlers));
     w->thread = std::thread([w] { w->run(); });
     workers_.push_back(w);

@@ -60,13 +60,19 @@ public:
     // Cancels every pass and joins its thread (each notices within a poll interval).
     ~KafkaOutcomeHistory() override;
     std::unique_ptr<Pass> read(std::set<std::int32_t> partitions, Handlers handlers) override;
+    std::unique_ptr<Pass> published(std::int32_t partition, TimePoint since,
+                                    std::function<void(Result<Positions>)> done) override;
 
     struct Worker;
+    struct Checker;
 
 private:
+    kafka::Properties reader_properties() const;
+
     boost::asio::io_context& io_;
     const config::Config& cfg_;
     std::vector<std::shared_ptr<Worker>> workers_;
+    std::vector<std::shared_ptr<Checker>> checkers_;
 };
 
 // librdkafka properties of each client: bootstrap.servers, then cfg.kafka.properties.

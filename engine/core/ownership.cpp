@@ -19,6 +19,7 @@ void Ownership::on_assigned(const std::vector<std::int32_t>& partitions) {
         part.paused = false;
         part.awaiting_offset = true;
         part.restoring = false;
+        part.relay_check = true;
         part.offset_failures = 0;
         part.next_due = ctx_.now();
         log::info(kLog, "assigned partition {}; reading its stored offset", p);

@@ -74,6 +74,10 @@ struct Partition {
     bool relay_again = false;
     bool relay_waiting = false;  // a retry after a failure is scheduled
     int relay_failures = 0;
+    // The next round first reads back what is already on the outcomes topic: set when the
+    // partition is taken over (its last owner may have died between publishing and deleting
+    // the outbox entries) and after a failed round (some of its outcomes may be out).
+    bool relay_check = true;
 };
 
 class PartitionTable {

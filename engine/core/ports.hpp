@@ -70,6 +70,7 @@ public:
     // batch.
     struct Record {
         std::string_view key, value;
+        std::string_view position;  // when not empty: sent as the kOutboxHeader header
     };
     virtual void produce_batch(const std::string& topic, std::span<const Record> records,
                                const kafka::Headers& headers, Done done);
@@ -82,6 +83,9 @@ public:
 // of its licence in a header (kPartitionHeader); outcomes written before that header existed
 // come without one.
 inline constexpr std::string_view kPartitionHeader = "rappel-partition";
+// Where an outcome was in its partition's outbox, "<entry id>/<index>": read back so that a
+// relay round interrupted between publishing and deleting publishes nothing twice.
+inline constexpr std::string_view kOutboxHeader = "rappel-outbox";
 
 class OutcomeHistory {
 public:
@@ -108,6 +112,12 @@ public:
     // Reads the whole outcomes topic from its beginning, keeping what `partitions` need.
     // Callbacks run on the io thread, never inside this call.
     virtual std::unique_ptr<Pass> read(std::set<std::int32_t> partitions, Handlers handlers) = 0;
+    // The kOutboxHeader positions of `partition`'s outcomes written at or after `since`
+    // (Kafka message time): what an interrupted relay round already published. `done` runs
+    // once on the io thread, never inside this call, unless the pass is destroyed first.
+    using Positions = std::set<std::string, std::less<>>;
+    virtual std::unique_ptr<Pass> published(std::int32_t partition, TimePoint since,
+                                            std::function<void(Result<Positions>)> done) = 0;
 };
 
 }  // namespace rappel::core

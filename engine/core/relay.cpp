@@ -3,6 +3,8 @@
 #include "engine/base/log.hpp"
 #include "engine/core/lifecycle.hpp"
 
+#include <charconv>
+
 namespace rappel::core {
 namespace {
 constexpr std::string_view kLog = "engine";
@@ -31,19 +33,58 @@ void Relay::relay(std::int32_t p) {
         p, ctx_.opts.outbox_batch, ctx_.guard([this, p](Result<std::vector<scheduler::OutboxEntry>> r) {
             if (!r) return failed(p, "reading the outbox", r.error().message);
             if (r.value().empty()) return done(p, false);
-            publish(p, std::make_shared<std::vector<scheduler::OutboxEntry>>(std::move(r.value())));
+            auto entries = std::make_shared<std::vector<scheduler::OutboxEntry>>(std::move(r.value()));
+            if (ctx_.parts.at(p).relay_check && ctx_.deps.outcome_history) return check(p, std::move(entries));
+            publish(p, std::move(entries), {});
         }));
 }
 
-void Relay::publish(std::int32_t p, std::shared_ptr<std::vector<scheduler::OutboxEntry>> entries) {
-    std::size_t outcomes = 0;
-    for (const auto& e : *entries) outcomes += e.outcomes.size();
-    auto all_acked = [this, p, entries, outcomes](const Delivery& d) {
+namespace {
+// Redis stream ids are "<unix ms>-<seq>" in Redis's clock; Kafka message times are the
+// producer's. The margin covers the two hosts' clocks disagreeing.
+constexpr auto kClockMargin = std::chrono::minutes{10};
+
+TimePoint entry_time(std::string_view id) {
+    std::int64_t ms = 0;
+    std::from_chars(id.data(), id.data() + id.size(), ms);
+    return from_unix_ms(ms);
+}
+}  // namespace
+
+void Relay::check(std::int32_t p, std::shared_ptr<std::vector<scheduler::OutboxEntry>> entries) {
+    const TimePoint since = entry_time(entries->front().id) - kClockMargin;
+    checks_[p] = ctx_.deps.outcome_history->published(
+        p, since, ctx_.guard([this, p, entries](Result<OutcomeHistory::Positions> r) {
+            checks_.erase(p);
+            if (!r) return failed(p, "reading back the outcomes already published", r.error().message);
+            if (!r.value().empty())
+                log::info(kLog, "partition {}: {} outcomes of an interrupted relay round were already published", p,
+                          r.value().size());
+            publish(p, entries, std::move(r.value()));
+        }));
+}
+
+void Relay::publish(std::int32_t p, std::shared_ptr<std::vector<scheduler::OutboxEntry>> entries,
+                    OutcomeHistory::Positions already) {
+    // Each outcome's place in the outbox, sent with it (kOutboxHeader); those `already` on the
+    // topic are not sent again.
+    std::vector<std::string> positions;
+    std::vector<Producer::Record> records;
+    std::vector<const scheduler::Outcome*> sent;
+    for (const auto& e : *entries)
+        for (std::size_t i = 0; i < e.outcomes.size(); ++i) {
+            std::string pos = e.id + "/" + std::to_string(i);
+            if (already.count(pos)) continue;
+            positions.push_back(std::move(pos));
+            sent.push_back(&e.outcomes[i]);
+        }
+    records.reserve(sent.size());
+    for (std::size_t i = 0; i < sent.size(); ++i) records.push_back({sent[i]->key, sent[i]->value, positions[i]});
+    auto all_acked = [this, p, entries, sent = std::move(sent)](const Delivery& d) {
         if (d.status != DeliveryStatus::ok) return failed(p, "publishing outcomes", d.error);
-        ctx_.stats.outcomes_relayed += outcomes;
+        ctx_.stats.outcomes_relayed += sent.size();
         if (ctx_.deps.observer)
-            for (const auto& e : *entries)
-                for (const auto& o : e.outcomes) ctx_.deps.observer->on_outcome_published(o.value);
+            for (const auto* o : sent) ctx_.deps.observer->on_outcome_published(o->value);
         std::vector<std::string> ids;
         ids.reserve(entries->size());
         for (const auto& x : *entries) ids.push_back(x.id);
@@ -53,11 +94,7 @@ void Relay::publish(std::int32_t p, std::shared_ptr<std::vector<scheduler::Outbo
             done(p, full);
         }));
     };
-    if (outcomes == 0) return all_acked(Delivery{});
-    std::vector<Producer::Record> records;
-    records.reserve(outcomes);
-    for (const auto& e : *entries)
-        for (const auto& o : e.outcomes) records.push_back({o.key, o.value});
+    if (records.empty()) return all_acked(Delivery{});
     // Informational for consumers; the rebuild reads it back (restore.hpp).
     const kafka::Headers headers{{std::string(kPartitionHeader), std::to_string(p)}};
     ctx_.deps.producer.produce_batch(ctx_.cfg.kafka.outcomes_topic, records, headers,
@@ -67,6 +104,7 @@ void Relay::publish(std::int32_t p, std::shared_ptr<std::vector<scheduler::Outbo
 void Relay::failed(std::int32_t p, std::string_view what, std::string_view error) {
     auto& part = ctx_.parts.at(p);
     part.relaying = false;
+    part.relay_check = true;
     if (++part.relay_failures == 1) log::error(kLog, "partition {}: {} failed ({}); retrying", p, what, error);
     part.relay_waiting = true;
     const auto delay = ctx_.stopping ? ctx_.store_delay(1) : ctx_.store_delay(part.relay_failures);
@@ -82,6 +120,7 @@ void Relay::failed(std::int32_t p, std::string_view what, std::string_view error
 void Relay::done(std::int32_t p, bool more) {
     auto& part = ctx_.parts.at(p);
     part.relaying = false;
+    part.relay_check = false;
     if (part.relay_failures > 0) log::info(kLog, "partition {}: relaying outcomes works again", p);
     part.relay_failures = 0;
     if ((more || part.relay_again) && (part.owned || ctx_.stopping)) relay(p);

@@ -116,6 +116,8 @@ public:
     // could not take count as failed (retriable). One allocation per batch, not per message.
     struct Record {
         std::optional<std::string_view> key, value;
+        // One more header of this message only (name, value), after the batch's headers.
+        std::optional<std::pair<std::string_view, std::string_view>> header = std::nullopt;
     };
     using BatchCallback = std::function<void(const DeliveryReport& first_failure, std::size_t failed)>;
     void produce_batch(const std::string& topic, std::span<const Record> records, const Headers& headers,

@@ -94,8 +94,9 @@ struct BatchTicket final : Ticket {
 class ProduceArgs {
 public:
     ProduceArgs(const std::string& topic, std::int32_t partition, std::optional<std::string_view> key,
-                std::optional<std::string_view> value, const Headers& headers, void* opaque) {
-        if (headers.size() + 7 > fixed_.size()) heap_.reserve(headers.size() + 7);
+                std::optional<std::string_view> value, const Headers& headers, void* opaque,
+                std::optional<std::pair<std::string_view, std::string_view>> extra = std::nullopt) {
+        if (headers.size() + 8 > fixed_.size()) heap_.reserve(headers.size() + 8);
         add(RD_KAFKA_VTYPE_TOPIC).u.cstr = topic.c_str();
         add(RD_KAFKA_VTYPE_PARTITION).u.i32 = partition < 0 ? RD_KAFKA_PARTITION_UA : partition;
         add(RD_KAFKA_VTYPE_MSGFLAGS).u.i = RD_KAFKA_MSG_F_COPY;
@@ -115,6 +116,14 @@ public:
             v.u.header.val = val.data();
             v.u.header.size = static_cast<ssize_t>(val.size());
         }
+        if (extra) {
+            // librdkafka copies header names and values; the name needs a terminator.
+            extra_name_.assign(extra->first);
+            auto& v = add(RD_KAFKA_VTYPE_HEADER);
+            v.u.header.name = extra_name_.c_str();
+            v.u.header.val = extra->second.data();
+            v.u.header.size = static_cast<ssize_t>(extra->second.size());
+        }
         add(RD_KAFKA_VTYPE_OPAQUE).u.ptr = opaque;
     }
     rd_kafka_vu_t* data() { return heap_.empty() ? fixed_.data() : heap_.data(); }
@@ -129,6 +138,7 @@ private:
     }
     std::array<rd_kafka_vu_t, 15> fixed_{};
     std::vector<rd_kafka_vu_t> heap_;
+    std::string extra_name_;
     std::size_t n_ = 0;
 };
 
@@ -278,7 +288,7 @@ void Producer::produce_batch(const std::string& topic, std::span<const Record> r
     DeliveryReport refused;  // the first message librdkafka would not take, if any
     std::size_t not_queued = 0;
     for (const auto& r : records) {
-        ProduceArgs args(topic, -1, r.key, r.value, headers, static_cast<Ticket*>(ticket));
+        ProduceArgs args(topic, -1, r.key, r.value, headers, static_cast<Ticket*>(ticket), r.header);
         rd_kafka_error_t* error = rd_kafka_produceva(impl_->rk, args.data(), args.size());
         if (!error) {
             impl_->in_flight.fetch_add(1);

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace rappel::kafka {
@@ -39,7 +40,7 @@ TopicReader::~TopicReader() {
     }
 }
 
-Result<std::int64_t> TopicReader::open(std::chrono::milliseconds timeout) {
+Result<std::int64_t> TopicReader::open(std::chrono::milliseconds timeout, std::optional<std::int64_t> since_ms) {
     rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_, topic_.c_str(), nullptr);
     const rd_kafka_metadata_t* md = nullptr;
     const auto err = rd_kafka_metadata(rk_, 0, rkt, &md, static_cast<int>(timeout.count()));
@@ -65,9 +66,21 @@ Result<std::int64_t> TopicReader::open(std::chrono::milliseconds timeout) {
         if (w != RD_KAFKA_RESP_ERR_NO_ERROR)
             return Error{"kafka", fmt::format("end offsets of {} [{}]: {}", topic_, p, rd_kafka_err2str(w))};
         if (high <= low) continue;
+        std::int64_t start = low;
+        if (since_ms) {
+            detail::ListPtr at(rd_kafka_topic_partition_list_new(1));
+            rd_kafka_topic_partition_list_add(at.get(), topic_.c_str(), p)->offset = *since_ms;
+            const auto t = rd_kafka_offsets_for_times(rk_, at.get(), static_cast<int>(timeout.count()));
+            if (t != RD_KAFKA_RESP_ERR_NO_ERROR || at->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR)
+                return Error{"kafka", fmt::format("offsets by time of {} [{}]: {}", topic_, p,
+                                                  rd_kafka_err2str(t != RD_KAFKA_RESP_ERR_NO_ERROR ? t : at->elems[0].err))};
+            // -1: nothing written since then.
+            start = at->elems[0].offset < 0 ? high : std::max(low, at->elems[0].offset);
+            if (start >= high) continue;
+        }
         ends_[p] = high;
-        total += high - low;
-        rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        total += high - start;
+        rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), p)->offset = since_ms ? start : RD_KAFKA_OFFSET_BEGINNING;
     }
     if (ends_.empty()) return total;
     if (auto a = rd_kafka_assign(rk_, list.get()); a != RD_KAFKA_RESP_ERR_NO_ERROR) {

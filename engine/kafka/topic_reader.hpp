@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,9 @@ public:
     // Looks the topic up, takes its end offsets and starts fetching. Returns how many
     // messages lie between the beginnings and those ends (0: nothing to read; a topic that
     // does not exist is empty).
-    Result<std::int64_t> open(std::chrono::milliseconds timeout);
+    // since_ms: start each partition at its first message written at or after that time
+    // (Kafka message timestamps) instead of its beginning.
+    Result<std::int64_t> open(std::chrono::milliseconds timeout, std::optional<std::int64_t> since_ms = std::nullopt);
     // Up to `max` messages below the end offsets; empty when nothing arrived within `wait`.
     Result<std::vector<Message>> next(std::size_t max, std::chrono::milliseconds wait);
     bool at_end() const { return ends_.empty(); }

@@ -119,6 +119,7 @@ struct Harness {
             auto it = channels_.find(k);
             return it == channels_.end() ? nullptr : it->second.get();
         };
+        history.attach(io, producer);
         core = std::make_unique<core::Core>(core::CoreDeps{io, cfg, tmpl, lookup, clock,
                                                            std::make_shared<SeededRandom>(7), "test", store,
                                                            events, producer, nullptr, opts, &history});

@@ -353,6 +353,57 @@ BOOST_AUTO_TEST_CASE(results_are_recorded_in_batches) {
     BOOST_TEST((h.store.records[0].records[0].result == scheduler::AttemptResult::failed));
 }
 
+BOOST_AUTO_TEST_CASE(each_outcome_carries_its_outbox_position) {
+    Harness h;
+    h.store.outbox[0] = {{"1-0", {{"p/L1", "{\"a\":1}"}, {"p/L1", "{\"a\":2}"}}}, {"2-0", {{"p/L2", "{\"b\":1}"}}}};
+    h.own(0, 0);
+    h.until([&] { return h.store.deleted.size() == 2; }, "outbox deleted");
+    const auto sent = h.producer.to("outcomes");
+    BOOST_REQUIRE_EQUAL(sent.size(), 3U);
+    BOOST_TEST(header(sent[0].headers, "rappel-outbox") == "1-0/0");
+    BOOST_TEST(header(sent[1].headers, "rappel-outbox") == "1-0/1");
+    BOOST_TEST(header(sent[2].headers, "rappel-outbox") == "2-0/0");
+}
+
+BOOST_AUTO_TEST_CASE(a_round_interrupted_after_publishing_publishes_nothing_twice) {
+    Harness h;
+    h.store.outbox[0] = {{"1-0", {{"p/L1", "{\"a\":1}"}, {"p/L1", "{\"a\":2}"}}}};
+    h.store.fail_deletes = 1;  // published, then Redis went away before the delete
+    h.own(0, 0);
+    h.until([&] { return !h.store.deleted.empty(); }, "outbox deleted");
+    BOOST_TEST(h.producer.to("outcomes").size() == 2U);  // not 4
+    BOOST_TEST(h.history.checks_asked == 2);             // at the takeover, and after the failure
+    BOOST_TEST(h.core->stats().outcomes_relayed == 2U);
+}
+
+BOOST_AUTO_TEST_CASE(a_taken_over_partition_skips_what_its_last_owner_published) {
+    Harness h;
+    h.store.outbox[0] = {{"1-0", {{"p/L1", "{\"a\":1}"}, {"p/L1", "{\"a\":2}"}}}};
+    // The last owner died after the first outcome reached the topic.
+    h.producer.sent.push_back({"outcomes", std::string("p/L1"), std::string("{\"a\":1}"),
+                               {{"rappel-partition", "0"}, {"rappel-outbox", "1-0/0"}}});
+    h.own(0, 0);
+    h.until([&] { return !h.store.deleted.empty(); }, "outbox deleted");
+    const auto sent = h.producer.to("outcomes");
+    BOOST_REQUIRE_EQUAL(sent.size(), 2U);
+    BOOST_TEST(*sent[1].value == "{\"a\":2}");
+    BOOST_TEST(h.history.checks.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_read_back_publishes_nothing_until_one_succeeds) {
+    Harness h;
+    h.history.hold_checks = true;
+    h.store.outbox[0] = {{"1-0", {{"p/L1", "{\"a\":1}"}}}};
+    h.own(0, 0);
+    h.until([&] { return h.history.checks.size() == 1; }, "first read-back");
+    h.history.answer_check(Result<core::OutcomeHistory::Positions>(Error{"kafka", "broker down"}));
+    h.until([&] { return h.history.checks.size() == 1; }, "read-back retried");
+    BOOST_TEST(h.producer.to("outcomes").empty());
+    h.history.answer_check();
+    h.until([&] { return !h.store.deleted.empty(); }, "outbox deleted");
+    BOOST_TEST(h.producer.to("outcomes").size() == 1U);
+}
+
 BOOST_AUTO_TEST_CASE(outbox_entries_are_published_then_deleted) {
     Harness h;
     h.store.outbox[0] = {{"1-0", {{"p/L1", "{\"a\":1}"}, {"p/L1", "{\"a\":2}"}}}};

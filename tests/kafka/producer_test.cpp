@@ -181,7 +181,9 @@ BOOST_AUTO_TEST_CASE(batch_is_delivered_with_one_callback_after_the_last_message
         values.push_back("value-" + std::to_string(i));
     }
     std::vector<Producer::Record> records;
-    for (int i = 0; i < n; ++i) records.push_back({keys[static_cast<std::size_t>(i)], values[static_cast<std::size_t>(i)]});
+    for (int i = 0; i < n; ++i)
+        records.push_back({keys[static_cast<std::size_t>(i)], values[static_cast<std::size_t>(i)],
+                           std::pair<std::string_view, std::string_view>("rappel-outbox", values[static_cast<std::size_t>(i)])});
     int calls = 0;
     std::size_t failed = 99;
     bool ok = false;
@@ -205,7 +207,8 @@ BOOST_AUTO_TEST_CASE(batch_is_delivered_with_one_callback_after_the_last_message
     std::set<std::string> seen;
     for (const auto& m : got) {
         seen.insert(m.value.value_or(""));
-        BOOST_CHECK(m.headers == (Headers{{"rappel-partition", "3"}}));
+        // The batch's headers, then the message's own.
+        BOOST_CHECK(m.headers == (Headers{{"rappel-partition", "3"}, {"rappel-outbox", m.value.value_or("")}}));
     }
     BOOST_CHECK_EQUAL(seen.size(), static_cast<std::size_t>(n));
 }

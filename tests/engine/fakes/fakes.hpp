@@ -93,7 +93,12 @@ public:
         std::vector<scheduler::OutboxEntry> out(box.begin(), box.begin() + std::min<std::size_t>(box.size(), max));
         done(std::move(out));
     }
+    int fail_deletes = 0;  // the next n deletes fail (the entries stay)
     void delete_outbox(std::int32_t p, std::vector<std::string> ids, std::function<void(Result<void>)> done) override {
+        if (fail_deletes > 0) {
+            --fail_deletes;
+            return done(Error{"redis", "connection lost"});
+        }
         auto& box = outbox[p];
         for (const auto& id : ids) {
             deleted.push_back(id);
@@ -181,6 +186,51 @@ public:
     std::deque<Read> reads;
     int next_calls = 0;  // how often the core asked for the next batch
 
+    // The relay's read-backs. Answered on `io` from what `producer` sent, as the topic would,
+    // unless `hold_checks` (then answer_check() does it).
+    struct Check {
+        std::int32_t partition;
+        TimePoint since;
+        std::function<void(Result<Positions>)> done;
+        std::shared_ptr<bool> cancelled;
+    };
+    std::deque<Check> checks;
+    int checks_asked = 0;
+    bool hold_checks = false;
+    void attach(boost::asio::io_context& io, const FakeProducer& producer) {
+        io_ = &io;
+        producer_ = &producer;
+    }
+    Positions on_topic(std::int32_t partition) const {
+        Positions out;
+        for (const auto& s : producer_->sent) {
+            bool ours = false;
+            std::optional<std::string> pos;
+            for (const auto& [name, value] : s.headers) {
+                if (name == core::kPartitionHeader && value == std::to_string(partition)) ours = true;
+                if (name == core::kOutboxHeader) pos = value;
+            }
+            if (ours && pos) out.insert(*pos);
+        }
+        return out;
+    }
+    std::unique_ptr<Pass> published(std::int32_t partition, TimePoint since,
+                                    std::function<void(Result<Positions>)> done) override {
+        ++checks_asked;
+        auto cancelled = std::make_shared<bool>(false);
+        checks.push_back({partition, since, std::move(done), cancelled});
+        if (!hold_checks && io_) boost::asio::post(*io_, [this] { answer_check(); });
+        return std::make_unique<FakePass>(cancelled);
+    }
+    // Answers the oldest read-back: from the producer, or with `r`.
+    void answer_check(std::optional<Result<Positions>> r = std::nullopt) {
+        if (checks.empty()) return;
+        Check c = std::move(checks.front());
+        checks.pop_front();
+        if (*c.cancelled) return;
+        c.done(r ? std::move(*r) : Result<Positions>(on_topic(c.partition)));
+    }
+
     std::unique_ptr<Pass> read(std::set<std::int32_t> partitions, Handlers h) override {
         auto cancelled = std::make_shared<bool>(false);
         reads.push_back({std::move(partitions), std::move(h), cancelled});
@@ -197,6 +247,8 @@ public:
     }
 
 private:
+    boost::asio::io_context* io_ = nullptr;
+    const FakeProducer* producer_ = nullptr;
     class FakePass final : public Pass {
     public:
         explicit FakePass(std::shared_ptr<bool> c) : c_(std::move(c)) {}
