@@ -40,6 +40,28 @@ TopicReader::~TopicReader() {
     }
 }
 
+Result<std::int64_t> TopicReader::last_timestamp(std::int32_t partition, std::int64_t offset,
+                                                 std::chrono::milliseconds timeout) {
+    detail::ListPtr one(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(one.get(), topic_.c_str(), partition)->offset = offset;
+    if (auto a = rd_kafka_assign(rk_, one.get()); a != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return Error{"kafka", fmt::format("assigning {} [{}]: {}", topic_, partition, rd_kafka_err2str(a))};
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::optional<std::int64_t> ts;
+    while (!ts && std::chrono::steady_clock::now() < deadline) {
+        rd_kafka_message_t* m = rd_kafka_consume_queue(queue_, 100);
+        if (!m) continue;
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->partition == partition && m->offset == offset) {
+            rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+            ts = rd_kafka_message_timestamp(m, &type);
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_assign(rk_, nullptr);
+    if (!ts) return Error{"kafka", fmt::format("reading the last message of {} [{}]: timed out", topic_, partition)};
+    return *ts;
+}
+
 Result<std::int64_t> TopicReader::open(std::chrono::milliseconds timeout, std::optional<std::int64_t> since_ms) {
     rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_, topic_.c_str(), nullptr);
     const rd_kafka_metadata_t* md = nullptr;
@@ -74,8 +96,16 @@ Result<std::int64_t> TopicReader::open(std::chrono::milliseconds timeout, std::o
             if (t != RD_KAFKA_RESP_ERR_NO_ERROR || at->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR)
                 return Error{"kafka", fmt::format("offsets by time of {} [{}]: {}", topic_, p,
                                                   rd_kafka_err2str(t != RD_KAFKA_RESP_ERR_NO_ERROR ? t : at->elems[0].err))};
-            // -1: nothing written since then.
-            start = at->elems[0].offset < 0 ? high : std::max(low, at->elems[0].offset);
+            if (at->elems[0].offset < 0) {
+                // "Nothing written since then", or a broker that does not look offsets up by
+                // time (librdkafka's mock cluster): the last message tells which.
+                auto last = last_timestamp(p, high - 1, timeout);
+                if (!last) return last.error();
+                if (last.value() < *since_ms) continue;
+                start = low;
+            } else {
+                start = std::max(low, at->elems[0].offset);
+            }
             if (start >= high) continue;
         }
         ends_[p] = high;

@@ -37,6 +37,9 @@ public:
     bool at_end() const { return ends_.empty(); }
 
 private:
+    // The timestamp of the message at `offset` (assigns and unassigns the partition).
+    Result<std::int64_t> last_timestamp(std::int32_t partition, std::int64_t offset, std::chrono::milliseconds timeout);
+
     std::string topic_;
     rd_kafka_s* rk_ = nullptr;
     rd_kafka_queue_s* queue_ = nullptr;
