@@ -11,11 +11,16 @@
 namespace rappel::core {
 namespace {
 constexpr std::string_view kLog = "engine";
+// Longest a result waits for its partition's other sends before it is recorded anyway.
+constexpr std::chrono::milliseconds kRecordWait{10};
 }
 
 // Claim tokens fence results across processes: a random base per process, then a counter.
 Dispatch::Dispatch(Context& ctx)
-    : ctx_(ctx), timer_(ctx.deps.io), token_base_(ctx.deps.random->next_u64() & ~0xffffffffULL) {}
+    : ctx_(ctx),
+      timer_(ctx.deps.io),
+      token_base_(ctx.deps.random->next_u64() & ~0xffffffffULL),
+      record_timer_(ctx.deps.io) {}
 
 void Dispatch::wake() {
     if (!ctx_.stopping) arm(ctx_.now());
@@ -24,6 +29,7 @@ void Dispatch::wake() {
 void Dispatch::stop_timer() {
     timer_.cancel();
     armed_ = TimePoint::max();
+    // record_timer_ keeps running: results waiting for it are recorded while stopping too.
 }
 
 // Re-armed only when the wake-up instant moves earlier (or the armed one has passed).
@@ -55,7 +61,17 @@ void Dispatch::tick() {
     for (auto& [p, part] : ctx_.parts.all())
         if (part.owned && !part.claiming && part.next_due && *part.next_due > t) next = std::min(next, *part.next_due);
     arm(next);
-    ctx_.relay->relay_all();
+    const auto real_now = std::chrono::steady_clock::now();
+    const bool sweep = real_now >= next_sweep_;
+    if (sweep) next_sweep_ = real_now + ctx_.cfg.engine.poll_interval;
+    for (auto& [p, part] : ctx_.parts.all()) {
+        if (!part.owned) continue;
+        auto [it, fresh] = swept_generation_.try_emplace(p, part.generation);
+        if (sweep || fresh || it->second != part.generation) {
+            it->second = part.generation;
+            ctx_.relay->relay(p);
+        }
+    }
 }
 
 void Dispatch::claim(std::int32_t p, std::size_t capacity) {
@@ -65,11 +81,15 @@ void Dispatch::claim(std::int32_t p, std::size_t capacity) {
     part.claiming = true;
     const scheduler::ClaimToken token = token_base_ | (++token_seq_ & 0xffffffffULL);
     // What this engine holds (sending, or its result waiting to be recorded) is never claimed
-    // again by it, even when its lease ran out while the Store was unreachable.
-    auto held = std::make_shared<std::set<scheduler::ReminderRef, RefLess>>();
-    for (const auto& [ref, f] : part.in_flight) held->insert(ref);
+    // again by it, even when its lease ran out while the Store was unreachable. Asked while
+    // the claim decides: only this partition's own claim (one at a time) adds to it.
+    auto holds = [this, p, alive = std::weak_ptr<char>(ctx_.alive)](const scheduler::ReminderRef& ref) {
+        if (alive.expired()) return true;
+        const Partition* held = ctx_.parts.find(p);
+        return held != nullptr && held->in_flight.count(ref) > 0;
+    };
     ctx_.deps.store.claim(p, ctx_.now(), ctx_.deps.clock->elapsed_during(ctx_.cfg.engine.lease), max, token,
-                          [held](const scheduler::ReminderRef& ref) { return held->count(ref) > 0; },
+                          std::move(holds),
                           ctx_.guard([this, p, token](Result<scheduler::ClaimBatch> r) {
                               on_claimed(p, token, std::move(r));
                           }));
@@ -113,6 +133,7 @@ void Dispatch::on_claimed(std::int32_t p, scheduler::ClaimToken token, Result<sc
 void Dispatch::send(std::int32_t p, scheduler::ClaimedReminder item) {
     auto& slot = ctx_.parts.at(p).in_flight.at(item.ref);
     slot.state = InFlight::State::sending;
+    ++sending_[p];
     channels::Channel* channel = ctx_.deps.channels(item.ref.channel);
     if (!channel)
         return on_result(p, item.ref, "", {channels::SendStatus::rejected, "", "no provider for channel", {}});
@@ -127,6 +148,8 @@ void Dispatch::send(std::int32_t p, scheduler::ClaimedReminder item) {
 void Dispatch::on_result(std::int32_t p, const scheduler::ReminderRef& ref, const std::string& provider,
                          channels::SendResult res) {
     auto& part = ctx_.parts.at(p);
+    auto& sending = sending_[p];
+    if (sending > 0) --sending;
     auto it = part.in_flight.find(ref);
     if (it == part.in_flight.end() || it->second.state != InFlight::State::sending) return;  // released
     it->second.state = InFlight::State::recording;
@@ -156,7 +179,21 @@ void Dispatch::on_result(std::int32_t p, const scheduler::ReminderRef& ref, cons
     log::debug(kLog, "reminder {} attempt {}: {} {}", it->second.reminder_id, it->second.attempt,
                channels::to_string(res.status), res.reason);
     part.to_record.push_back(std::move(rec));
-    flush_records(p);
+    if (sending == 0 || ctx_.stopping || part.to_record.size() >= static_cast<std::size_t>(std::max(1, ctx_.opts.record_batch)))
+        flush_records(p);
+    else
+        arm_record_timer();
+}
+
+void Dispatch::arm_record_timer() {
+    if (record_timer_armed_) return;
+    record_timer_armed_ = true;
+    record_timer_.expires_after(kRecordWait);
+    record_timer_.async_wait(ctx_.guard([this](const boost::system::error_code& ec) {
+        if (ec) return;
+        record_timer_armed_ = false;
+        for (auto& [p, part] : ctx_.parts.all()) flush_records(p);
+    }));
 }
 
 // Results arriving while a record call is under way wait and go in the next batch.

@@ -7,6 +7,9 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
+#include <map>
+
 namespace rappel::core {
 
 class Dispatch {
@@ -29,6 +32,7 @@ private:
     void on_result(std::int32_t p, const scheduler::ReminderRef& ref, const std::string& provider,
                    channels::SendResult res);
     void flush_records(std::int32_t p);
+    void arm_record_timer();
     void on_recorded(std::int32_t p, std::shared_ptr<std::vector<scheduler::AttemptRecord>> records,
                      Result<std::vector<scheduler::RecordStatus>> r);
 
@@ -37,6 +41,17 @@ private:
     TimePoint armed_ = TimePoint::max();
     scheduler::ClaimToken token_base_;
     std::uint64_t token_seq_ = 0;
+    // Sends of each partition handed to a channel whose result has not come back (each send
+    // gets exactly one result, even when shutdown released its claim meanwhile).
+    std::map<std::int32_t, std::size_t> sending_;
+    // Results wait for their partition's other sends (or a full batch, or this timer), so
+    // one record call covers a burst and the sends go out first.
+    boost::asio::steady_timer record_timer_;
+    bool record_timer_armed_ = false;
+    // The outbox sweep of every owned partition runs once per poll interval, and when a
+    // partition was (re)assigned; results and claims relay their own partition.
+    std::chrono::steady_clock::time_point next_sweep_{};
+    std::map<std::int32_t, std::uint64_t> swept_generation_;
 };
 
 }  // namespace rappel::core
