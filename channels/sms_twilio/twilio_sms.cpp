@@ -146,7 +146,11 @@ struct TwilioSms::Queued {
 struct TwilioSms::Pool {
     explicit Pool(CurlMulti& c) : curl(c) {}
     CurlMulti& curl;          // outlives the adapter and its transfers (rappeld, tests)
-    SlistPtr shared_headers;  // Accept, Expect: (the tail of every send's header list)
+    // Accept, Expect:, Authorization, User-Agent (the tail of every send's header list)
+    SlistPtr shared_headers;
+    // The endpoint parsed once: with CURLOPT_URL curl parses the text again on every
+    // transfer. curl only reads it (CURLOPT_CURLU), so all handles share it.
+    std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> url{curl_url(), &curl_url_cleanup};
     TransferPool<Transfer> transfers{kMaxIdleTransfers};
     std::deque<Queued> queued;  // oldest first
 };
@@ -226,8 +230,14 @@ TwilioSms::TwilioSms(const config::ProviderConfig& provider, CurlMulti& curl)
     endpoint_ = base + "/2010-04-01/Accounts/" + form_encode(account_sid_) + "/Messages.json";
     from_encoded_ = form_encode(from_);
     pool_ = std::make_shared<Pool>(curl_);
+    if (!pool_->url || curl_url_set(pool_->url.get(), CURLUPART_URL, endpoint_.c_str(), 0) != CURLUE_OK)
+        fail("base_url is not a valid URL");
+    // Basic auth and the user agent as fixed header lines: with CURLOPT_USERNAME/PASSWORD and
+    // CURLOPT_USERAGENT curl formats and base64-encodes them again for every request.
     if (!slist_append(pool_->shared_headers, "Accept: application/json") ||
-        !slist_append(pool_->shared_headers, "Expect:"))
+        !slist_append(pool_->shared_headers, "Expect:") ||
+        !slist_append(pool_->shared_headers, "Authorization: Basic " + base64_encode(account_sid_ + ":" + auth_token_)) ||
+        !slist_append(pool_->shared_headers, "User-Agent: rappel/" RAPPEL_VERSION))
         throw std::bad_alloc();
 }
 
@@ -241,13 +251,9 @@ std::unique_ptr<TwilioSms::Transfer> TwilioSms::take_transfer() {
     t->easy.reset(curl_easy_init());
     if (!t->easy) return nullptr;
     CURL* e = t->easy.get();
-    curl_easy_setopt(e, CURLOPT_URL, endpoint_.c_str());
+    curl_easy_setopt(e, CURLOPT_CURLU, pool_->url.get());
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
-    curl_easy_setopt(e, CURLOPT_USERNAME, account_sid_.c_str());
-    curl_easy_setopt(e, CURLOPT_PASSWORD, auth_token_.c_str());
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "rappel/" RAPPEL_VERSION);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &t->response);
     curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
