@@ -65,12 +65,6 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
     redis::Script commit_script{lua::kCommit};
     redis::Script fetch_script{lua::kFetchDue};
     std::unordered_map<std::int32_t, Lane> lanes;
-    // Records as this engine's last claim wrote them, by partition and licence hash: the
-    // record of their results starts from these instead of reading them back (MGET and a
-    // decode per licence). Safe because commit.lua compares the revision: a record changed
-    // by anyone since is a conflict, and the retry reads it. Taken out when used or written.
-    std::unordered_map<std::int32_t, RecordMap> claimed_records;
-    static constexpr std::size_t kMaxClaimedRecords = 4096;  // per partition; beyond, dropped
 
     Impl(redis::Client& c, std::string p, std::string t, Millis r)
         : client(c), prefix(std::move(p)), topic(std::move(t)), retention(r) {}
@@ -146,8 +140,6 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
     // Runs commit.lua; `done(true)` when written, `done(false)` on a conflict.
     void commit(std::int32_t p, Commit c, std::function<void(Result<bool>)> done) {
         if (c.writes.empty() && c.outcomes.empty() && c.new_offset.empty()) return done(true);
-        if (auto cached = claimed_records.find(p); cached != claimed_records.end())
-            for (const auto& w : c.writes) cached->second.erase(w.member);
         const Keys k = keys(p);
         std::vector<std::string> kv;
         kv.reserve(3 + c.writes.size());
@@ -307,7 +299,6 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
         Commit c;
         c.at = op->now;
         bool cut = false;
-        auto written = std::make_shared<std::vector<std::pair<std::string, LicenceRecord>>>();
         for (std::size_t i = 0; i < members.size(); ++i) {
             const std::string& hash = members[i].str;
             if (values[i].is_nil()) {  // a member without its record: drop it
@@ -336,25 +327,16 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
                 earlier(*next);
             }
             c.writes.push_back(std::move(w));
-            written->emplace_back(hash, std::move(lr));
         }
         batch.more = cut || (members.size() >= static_cast<std::size_t>(op->max) && !batch.items.empty());
         auto self = shared_from_this();
-        commit(op->p, std::move(c), [self, op, finish, written, batch = std::move(batch)](Result<bool> w) mutable {
+        commit(op->p, std::move(c), [self, op, finish, batch = std::move(batch)](Result<bool> w) mutable {
             if (!w) {
                 op->done(w.error());
                 return finish();
             }
             if (!w.value())
                 return self->retry_after_conflict(op, finish, [self, op, finish] { self->claim_attempt(op, finish); });
-            auto& cache = self->claimed_records[op->p];
-            if (cache.size() + written->size() > kMaxClaimedRecords) cache.clear();
-            for (auto& [hash, rec] : *written) {
-                Loaded l;
-                l.read_rev = rec.rev;
-                l.record = std::move(rec);
-                cache.insert_or_assign(std::move(hash), std::move(l));
-            }
             op->done(std::move(batch));
             finish();
         });
@@ -376,28 +358,12 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
     template <typename Out>
     void refs_attempt(std::shared_ptr<RefsOp<Out>> op, Finish finish) {
         auto self = shared_from_this();
-        // The first attempt starts from what this engine's claim wrote; a retry after a
-        // conflict reads everything.
-        auto known = std::make_shared<RecordMap>();
-        std::vector<std::string> missing;
-        auto cached = claimed_records.find(op->p);
-        for (const auto& h : op->hashes) {
-            if (op->conflicts == 0 && cached != claimed_records.end()) {
-                if (auto it = cached->second.find(h); it != cached->second.end()) {
-                    known->insert_or_assign(h, std::move(it->second));
-                    cached->second.erase(it);
-                    continue;
-                }
-            }
-            missing.push_back(h);
-        }
-        load(op->p, std::move(missing), [self, op, finish, known](Result<RecordMap> loaded) {
+        load(op->p, op->hashes, [self, op, finish](Result<RecordMap> loaded) {
             if (!loaded) {
                 op->done(loaded.error());
                 return finish();
             }
-            RecordMap& map = *known;
-            for (auto& [h, l] : loaded.value()) map.insert_or_assign(h, std::move(l));
+            RecordMap& map = loaded.value();
             Commit c;
             c.at = op->now;
             Out out = op->decide(map, self->context(op->now), c.outcomes);
