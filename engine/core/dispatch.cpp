@@ -61,17 +61,7 @@ void Dispatch::tick() {
     for (auto& [p, part] : ctx_.parts.all())
         if (part.owned && !part.claiming && part.next_due && *part.next_due > t) next = std::min(next, *part.next_due);
     arm(next);
-    const auto real_now = std::chrono::steady_clock::now();
-    const bool sweep = real_now >= next_sweep_;
-    if (sweep) next_sweep_ = real_now + ctx_.cfg.engine.poll_interval;
-    for (auto& [p, part] : ctx_.parts.all()) {
-        if (!part.owned) continue;
-        auto [it, fresh] = swept_generation_.try_emplace(p, part.generation);
-        if (sweep || fresh || it->second != part.generation) {
-            it->second = part.generation;
-            ctx_.relay->relay(p);
-        }
-    }
+    ctx_.relay->relay_all();
 }
 
 void Dispatch::claim(std::int32_t p, std::size_t capacity) {

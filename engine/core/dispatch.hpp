@@ -7,7 +7,6 @@
 
 #include <boost/asio/steady_timer.hpp>
 
-#include <chrono>
 #include <map>
 
 namespace rappel::core {
@@ -48,10 +47,7 @@ private:
     // one record call covers a burst and the sends go out first.
     boost::asio::steady_timer record_timer_;
     bool record_timer_armed_ = false;
-    // The outbox sweep of every owned partition runs once per poll interval, and when a
-    // partition was (re)assigned; results and claims relay their own partition.
-    std::chrono::steady_clock::time_point next_sweep_{};
-    std::map<std::int32_t, std::uint64_t> swept_generation_;
+
 };
 
 }  // namespace rappel::core
