@@ -11,16 +11,11 @@
 namespace rappel::core {
 namespace {
 constexpr std::string_view kLog = "engine";
-// Longest a result waits for its partition's other sends before it is recorded anyway.
-constexpr std::chrono::milliseconds kRecordWait{10};
 }
 
 // Claim tokens fence results across processes: a random base per process, then a counter.
 Dispatch::Dispatch(Context& ctx)
-    : ctx_(ctx),
-      timer_(ctx.deps.io),
-      token_base_(ctx.deps.random->next_u64() & ~0xffffffffULL),
-      record_timer_(ctx.deps.io) {}
+    : ctx_(ctx), timer_(ctx.deps.io), token_base_(ctx.deps.random->next_u64() & ~0xffffffffULL) {}
 
 void Dispatch::wake() {
     if (!ctx_.stopping) arm(ctx_.now());
@@ -29,7 +24,6 @@ void Dispatch::wake() {
 void Dispatch::stop_timer() {
     timer_.cancel();
     armed_ = TimePoint::max();
-    // record_timer_ keeps running: results waiting for it are recorded while stopping too.
 }
 
 // Re-armed only when the wake-up instant moves earlier (or the armed one has passed).
@@ -123,7 +117,6 @@ void Dispatch::on_claimed(std::int32_t p, scheduler::ClaimToken token, Result<sc
 void Dispatch::send(std::int32_t p, scheduler::ClaimedReminder item) {
     auto& slot = ctx_.parts.at(p).in_flight.at(item.ref);
     slot.state = InFlight::State::sending;
-    ++sending_[p];
     channels::Channel* channel = ctx_.deps.channels(item.ref.channel);
     if (!channel)
         return on_result(p, item.ref, "", {channels::SendStatus::rejected, "", "no provider for channel", {}});
@@ -138,8 +131,6 @@ void Dispatch::send(std::int32_t p, scheduler::ClaimedReminder item) {
 void Dispatch::on_result(std::int32_t p, const scheduler::ReminderRef& ref, const std::string& provider,
                          channels::SendResult res) {
     auto& part = ctx_.parts.at(p);
-    auto& sending = sending_[p];
-    if (sending > 0) --sending;
     auto it = part.in_flight.find(ref);
     if (it == part.in_flight.end() || it->second.state != InFlight::State::sending) return;  // released
     it->second.state = InFlight::State::recording;
@@ -169,21 +160,7 @@ void Dispatch::on_result(std::int32_t p, const scheduler::ReminderRef& ref, cons
     log::debug(kLog, "reminder {} attempt {}: {} {}", it->second.reminder_id, it->second.attempt,
                channels::to_string(res.status), res.reason);
     part.to_record.push_back(std::move(rec));
-    if (sending == 0 || ctx_.stopping || part.to_record.size() >= static_cast<std::size_t>(std::max(1, ctx_.opts.record_batch)))
-        flush_records(p);
-    else
-        arm_record_timer();
-}
-
-void Dispatch::arm_record_timer() {
-    if (record_timer_armed_) return;
-    record_timer_armed_ = true;
-    record_timer_.expires_after(kRecordWait);
-    record_timer_.async_wait(ctx_.guard([this](const boost::system::error_code& ec) {
-        if (ec) return;
-        record_timer_armed_ = false;
-        for (auto& [p, part] : ctx_.parts.all()) flush_records(p);
-    }));
+    flush_records(p);
 }
 
 // Results arriving while a record call is under way wait and go in the next batch.

@@ -7,8 +7,6 @@
 
 #include <boost/asio/steady_timer.hpp>
 
-#include <map>
-
 namespace rappel::core {
 
 class Dispatch {
@@ -31,7 +29,6 @@ private:
     void on_result(std::int32_t p, const scheduler::ReminderRef& ref, const std::string& provider,
                    channels::SendResult res);
     void flush_records(std::int32_t p);
-    void arm_record_timer();
     void on_recorded(std::int32_t p, std::shared_ptr<std::vector<scheduler::AttemptRecord>> records,
                      Result<std::vector<scheduler::RecordStatus>> r);
 
@@ -40,14 +37,6 @@ private:
     TimePoint armed_ = TimePoint::max();
     scheduler::ClaimToken token_base_;
     std::uint64_t token_seq_ = 0;
-    // Sends of each partition handed to a channel whose result has not come back (each send
-    // gets exactly one result, even when shutdown released its claim meanwhile).
-    std::map<std::int32_t, std::size_t> sending_;
-    // Results wait for their partition's other sends (or a full batch, or this timer), so
-    // one record call covers a burst and the sends go out first.
-    boost::asio::steady_timer record_timer_;
-    bool record_timer_armed_ = false;
-
 };
 
 }  // namespace rappel::core
