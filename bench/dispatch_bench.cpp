@@ -51,6 +51,8 @@ struct Options {
     int smtp_concurrency = 8;
     int warmup = 2000;
     std::string only;  // run one part only (for profiling): raw-http, sms, raw-smtp, email
+    int connections = 0;   // SMS adapter: CURLMOPT_MAX_HOST_CONNECTIONS (0: = concurrency)
+    int max_running = -1;  // SMS adapter: CurlMultiOptions::max_running (-1: its default)
 };
 
 constexpr const char* kAccountSid = "AC0123456789abcdef0123456789abcdef";
@@ -475,7 +477,8 @@ int run(const Options& opt) {
     if (want("sms")) {
         boost::asio::io_context io;
         channels::CurlMultiOptions co;
-        co.max_host_connections = opt.concurrency;
+        co.max_host_connections = opt.connections > 0 ? opt.connections : opt.concurrency;
+        if (opt.max_running >= 0) co.max_running = static_cast<std::size_t>(opt.max_running);
         channels::CurlMulti curl(io, co);
         config::ProviderConfig p;
         p.name = "bench-twilio";
@@ -557,6 +560,10 @@ int main(int argc, char** argv) {
             opt.messages = value();
         } else if (a == "--concurrency") {
             opt.concurrency = value();
+        } else if (a == "--connections") {
+            opt.connections = value();
+        } else if (a == "--max-running") {
+            opt.max_running = value();
         } else if (a == "--smtp-messages") {
             opt.smtp_messages = value();
         } else if (a == "--smtp-concurrency") {
@@ -567,6 +574,8 @@ int main(int argc, char** argv) {
         } else if (a == "--help") {
             std::cout << "rappel-bench-dispatch [--quick] [--messages N] [--concurrency N] "
                          "[--smtp-messages N] [--smtp-concurrency N]\n"
+                         "  [--connections N] [--max-running N]  SMS adapter: connections to nginx (default:\n"
+                         "  the concurrency) and transfers handed to curl at once (default: CurlMulti's)\n"
                          "  [--only raw-http|sms|raw-smtp|email]  one part only, for a profiler\n";
             return 0;
         } else {

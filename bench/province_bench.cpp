@@ -61,6 +61,11 @@ struct Options {
     double clock_speed = 600;    // simulated clock speed of the latency phase
     int poll_interval_ms = -1;   // engine.poll_interval_ms override (-1: the shipped config's)
     bool skip_rebuild = false;
+    // Phases whose figures are measured and printed (empty: all). Ingest always runs, as the
+    // set-up of the others; without "ingest" its limits are not measured and, unless --events
+    // is given, only the dispatch events are produced.
+    std::set<std::string> only;
+    bool events_given = false;
     std::string rappeld;         // default: $RAPPEL_BINARY_DIR/engine/app/rappeld
 };
 
@@ -668,6 +673,9 @@ int Bench::run() {
     latency_stages_ = std::max(1, static_cast<int>(std::ceil(opt_.latency_s * opt_.clock_speed / 60.0)));
     const long reminders = opt_.events * 4;
     bool complete = true;
+    auto measured = [&](const char* phase) { return opt_.only.empty() || opt_.only.count(phase) > 0; };
+    const bool do_ingest = measured("ingest"), do_dispatch = measured("dispatch"), do_latency = measured("latency");
+    if (!measured("rebuild")) opt_.skip_rebuild = true;
 
     testkit::StackOptions so;
     so.partitions = opt_.partitions;
@@ -683,10 +691,13 @@ int Bench::run() {
     write_config(cfg_sink, fmt::format("http://127.0.0.1:{}", sink.port()));
 
     // Limit: pipelined SET NX on the same Redis, and its CPU per op.
-    note(fmt::format("redis limit: {} pipelined SET NX", opt_.events));
-    const double rcpu0 = redis.cpu_us();
-    const double setnx = redis.set_nx(opt_.events);
-    const double setnx_cpu = (redis.cpu_us() - rcpu0) / static_cast<double>(opt_.events);
+    double setnx = 0, setnx_cpu = 0;
+    if (do_ingest) {
+        note(fmt::format("redis limit: {} pipelined SET NX", opt_.events));
+        const double rcpu0 = redis.cpu_us();
+        setnx = redis.set_nx(opt_.events);
+        setnx_cpu = (redis.cpu_us() - rcpu0) / static_cast<double>(opt_.events);
+    }
     redis.str("FLUSHALL");
     const double mem_base = redis.used_memory();
 
@@ -696,7 +707,7 @@ int Bench::run() {
     for (long i = 0; i < opt_.events; ++i) {
         const std::string lic = fmt::format("B{:09}", i);
         producer_->send(stack_->events_topic(), "drivers-licence/" + lic,
-                        event_json("drivers-licence", lic, i, ingest_due(i, opt_.dispatch)));
+                        event_json("drivers-licence", lic, i, ingest_due(i, do_dispatch ? opt_.dispatch : 0)));
     }
     producer_->flush();
     const double produce_s = since(tp);
@@ -710,7 +721,7 @@ int Bench::run() {
 
     // Limit: a bare consumer reading the same events.
     double kafka_rate = 0;
-    {
+    if (do_ingest) {
         Reader reader(stack_->kafka().bootstrap(), stack_->events_topic(), std::vector<long long>(opt_.partitions, RD_KAFKA_OFFSET_BEGINNING));
         const auto t0 = Steady::now();
         const long got = reader.read(opt_.events, 300s, {});
@@ -768,7 +779,11 @@ int Bench::run() {
     double dispatch_rate = 0, dispatch_cpu = 0;
     Rss rss_dispatch;
     const long nginx0 = nginx.requests();
-    {
+    RawResult raw;
+    std::unordered_set<std::string> sent_before;
+    double conn_engine = 0, conn_raw = 0;
+    long dispatch_dupes = 0;
+    if (do_dispatch) {
         const TimePoint at = *parse_rfc3339(kDispatchInstant) + std::chrono::seconds{1};
         const long long out0 = outcomes_hw();
         rss_dispatch = Rss{};
@@ -799,10 +814,10 @@ int Bench::run() {
         testkit::wait_until([&] { return outcomes_hw() - out0 >= opt_.dispatch; }, 30s, 50ms);
         stop(proc);
     }
+    if (do_dispatch) {
     note("dispatch limit: raw libcurl multi, 64 keep-alive connections");
-    const RawResult raw = raw_curl(nginx.base_url(), opt_.dispatch, 64);
+    raw = raw_curl(nginx.base_url(), opt_.dispatch, 64);
     // nginx access log: connections used by rappeld and by the raw loop; tokens sent.
-    std::unordered_set<std::string> sent_before;
     std::set<long> conns_engine, conns_raw;
     long engine_lines = 0, raw_lines = 0;
     testkit::wait_until([&] { return static_cast<long>(nginx.log_lines().size()) >= nginx.requests(); }, 10s, 100ms);
@@ -820,11 +835,18 @@ int Bench::run() {
             sent_before.insert(token);
         }
     }
-    const double conn_engine = engine_lines ? 1000.0 * conns_engine.size() / engine_lines : 0;
-    const double conn_raw = raw_lines ? 1000.0 * conns_raw.size() / raw_lines : 0;
-    const long dispatch_dupes = engine_lines - static_cast<long>(sent_before.size());
+    conn_engine = engine_lines ? 1000.0 * conns_engine.size() / engine_lines : 0;
+    conn_raw = raw_lines ? 1000.0 * conns_raw.size() / raw_lines : 0;
+    dispatch_dupes = engine_lines - static_cast<long>(sent_before.size());
+    }
 
     // 3. Latency: `latency_events_` events with one stage per simulated minute.
+    std::vector<double> lat_ms;
+    double latency_cpu = 0;
+    Rss rss_latency;
+    const double lead_s = 8;  // real seconds between the start and the first due instant
+    const TimePoint first_due = *parse_rfc3339(kLatencyFirst);
+    if (do_latency) {
     note(fmt::format("latency: {} events x {} stages, clock speed {}", latency_events_, latency_stages_, opt_.clock_speed));
     std::vector<long long> out_from;
     producer_->watermarks(stack_->outcomes_topic(), opt_.partitions, nullptr, &out_from);
@@ -835,11 +857,8 @@ int Bench::run() {
     }
     producer_->flush();
     const long lat_total = latency_events_ * latency_stages_;
-    Rss rss_latency;
     std::vector<BeastSink::Hit> lat_hits;
     std::int64_t anchor = 0;
-    const double lead_s = 8;  // real seconds between the start and the first due instant
-    const TimePoint first_due = *parse_rfc3339(kLatencyFirst);
     const TimePoint lat_start = first_due - std::chrono::milliseconds{std::llround(lead_s * 1000 * opt_.clock_speed)};
     bool ready_in_time = false;
     {
@@ -853,7 +872,6 @@ int Bench::run() {
         stop(proc);
     }
     const auto sink0 = sink.count();
-    double latency_cpu = 0;
     {
         rss_latency = Rss{};
         anchor = now_ms();
@@ -885,7 +903,6 @@ int Bench::run() {
             if (stage.size() > 1 && stage[0] == 'm') stage_of[j.value("reminder_id", "")] = std::stoi(stage.substr(1));
         });
     }
-    std::vector<double> lat_ms;
     const std::int64_t first_due_real_us = anchor * 1000 + static_cast<std::int64_t>(lead_s * 1e6);
     for (const auto& h : lat_hits) {
         const auto it = stage_of.find(h.token);
@@ -895,9 +912,6 @@ int Bench::run() {
         sent_before.insert(h.token);
     }
     std::sort(lat_ms.begin(), lat_ms.end());
-    auto pct = [&](double q) {
-        return lat_ms.empty() ? 0.0 : lat_ms[std::min(lat_ms.size() - 1, static_cast<std::size_t>(q * lat_ms.size()))];
-    };
     if (static_cast<long>(lat_ms.size()) < lat_total) {
         complete = false;
         notes_.push_back(fmt::format("latency: {} of {} reminders reached the sink with a known due instant", lat_ms.size(),
@@ -905,6 +919,10 @@ int Bench::run() {
     }
     if (!ready_in_time)
         notes_.push_back("latency: the latency events were not all stored before the latency run (capped)");
+    }
+    auto pct = [&](double q) {
+        return lat_ms.empty() ? 0.0 : lat_ms[std::min(lat_ms.size() - 1, static_cast<std::size_t>(q * lat_ms.size()))];
+    };
 
     // 5. Rebuild: Redis loses everything; rappeld re-consumes the topic from offset 0.
     double rebuild_s = 0, rebuild_rate = 0;
@@ -915,7 +933,7 @@ int Bench::run() {
     double restore_ms = 0;
     long resent = 0, resent_dupes = 0;
     Rss rss_rebuild;
-    const long long total_events = opt_.events + latency_events_;
+    const long long total_events = opt_.events + (do_latency ? latency_events_ : 0);
     if (!opt_.skip_rebuild) {
         note("rebuild: FLUSHALL, then rappeld re-consumes from the beginning");
         redis.str("FLUSHALL");
@@ -989,6 +1007,7 @@ int Bench::run() {
 
     // ---- the table ----
     auto& R = rows_;
+    if (do_ingest) {
     R.push_back({"ingest: events applied /s", num(ingest_rate), "SET NX/s " + num(setnx), ratio(ingest_rate, setnx),
                  ">= 100000/s and >= 0.50x"});
     R.push_back({"ingest: events applied /s", num(ingest_rate), "Kafka read/s " + num(kafka_rate),
@@ -1008,6 +1027,8 @@ int Bench::run() {
                  ratio(ingest_rate, cores * 1e6 / std::max(all_cpu, 0.001)), "-"});
     R.push_back({"ingest: scheduled outcomes relayed", fmt::format("{}", relayed), fmt::format("expected {}", reminders),
                  ratio(static_cast<double>(relayed), static_cast<double>(reminders)), "1.00x"});
+    }
+    if (do_dispatch) {
     R.push_back({"dispatch: messages /s", num(dispatch_rate), "raw libcurl/s " + num(raw.rate),
                  ratio(dispatch_rate, raw.rate), ">= 30000/s (PRODUCT)"});
     R.push_back({"dispatch: rappeld CPU us/msg", num(dispatch_cpu, 1), "raw libcurl " + num(raw.cpu_us_per_msg, 1),
@@ -1015,16 +1036,23 @@ int Bench::run() {
     R.push_back({"dispatch: new TCP conns /1000 msgs", num(conn_engine, 2), "raw libcurl " + num(conn_raw, 2),
                  ratio(conn_engine, conn_raw), "-"});
     R.push_back({"dispatch: same token twice at nginx", fmt::format("{}", dispatch_dupes), "-", "-", "0"});
+    }
+    if (do_latency) {
     R.push_back({"latency: due -> sink p50 ms", num(pct(0.50), 1), "-", "-", "-"});
     R.push_back({"latency: due -> sink p99 ms", num(pct(0.99), 1), "-", "-", "<= 50"});
     R.push_back({"latency: due -> sink max ms", num(lat_ms.empty() ? 0 : lat_ms.back(), 1), "-", "-", "-"});
     R.push_back({"latency: rappeld CPU us/msg", num(latency_cpu, 1), "-", "-", "-"});
+    }
+    if (do_ingest) {
     R.push_back({"memory: redis bytes/pending reminder", num(mem_per), fmt::format("{} pending", applied * 4), "-",
                  "<= 150 (PRODUCT)"});
     R.push_back({"memory: rappeld RSS MiB ingest", fmt::format("{:.0f}/{:.0f}/{:.0f}", rss_ingest.start, rss_ingest.end, rss_ingest.max),
                  "start/end/max", "-", "-"});
+    }
+    if (do_dispatch)
     R.push_back({"memory: rappeld RSS MiB dispatch", fmt::format("{:.0f}/{:.0f}/{:.0f}", rss_dispatch.start, rss_dispatch.end, rss_dispatch.max),
                  "start/end/max", "-", "-"});
+    if (do_latency)
     R.push_back({fmt::format("memory: rappeld RSS MiB latency {}s", opt_.latency_s),
                  fmt::format("{:.0f}/{:.0f}/{:.0f}", rss_latency.start, rss_latency.end, rss_latency.max), "start/end/max",
                  "-", "-"});
@@ -1079,7 +1107,7 @@ int main(int argc, char** argv) {
     const std::string usage =
         "usage: rappel-bench-province [--quick] [--events N] [--dispatch N] [--partitions P] [--max-seconds S]\n"
         "       [--latency-rate R] [--latency-seconds S] [--clock-speed X] [--poll-interval-ms MS] [--skip-rebuild]\n"
-        "       [--rappeld PATH]\n";
+        "       [--only ingest,dispatch,latency,rebuild] [--rappeld PATH]\n";
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto value = [&]() -> double {
@@ -1091,7 +1119,18 @@ int main(int argc, char** argv) {
                 opt.events = 100000;
                 opt.dispatch = 20000;
                 opt.max_ingest_s = 30;
-            } else if (a == "--events") opt.events = static_cast<long>(value());
+            } else if (a == "--events") {
+                opt.events = static_cast<long>(value());
+                opt.events_given = true;
+            } else if (a == "--only") {
+                if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
+                std::istringstream list(argv[++i]);
+                for (std::string phase; std::getline(list, phase, ',');) {
+                    if (phase != "ingest" && phase != "dispatch" && phase != "latency" && phase != "rebuild")
+                        throw std::invalid_argument("--only: unknown phase " + phase);
+                    opt.only.insert(phase);
+                }
+            }
             else if (a == "--dispatch") opt.dispatch = static_cast<long>(value());
             else if (a == "--partitions") opt.partitions = static_cast<int>(value());
             else if (a == "--max-seconds") opt.max_ingest_s = value();
@@ -1113,6 +1152,10 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    // Without dispatch, no event is due at the dispatch instant: the latency run would send them
+    // (within their catch-up grace) along with its own.
+    if (!opt.only.empty() && !opt.only.count("ingest") && !opt.events_given)
+        opt.events = opt.only.count("dispatch") ? opt.dispatch : 1000;
     opt.dispatch = std::min(opt.dispatch, opt.events);
     try {
         curl_global_init(CURL_GLOBAL_DEFAULT);

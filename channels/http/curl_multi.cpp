@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <mutex>
@@ -47,7 +48,13 @@ struct CurlMulti::Watch {
 };
 
 CurlMulti::CurlMulti(boost::asio::io_context& io, CurlMultiOptions options)
-    : io_(io), timer_(io), alive_(std::make_shared<int>(0)), max_running_(options.max_running) {
+    : io_(io),
+      timer_(io),
+      alive_(std::make_shared<int>(0)),
+      max_running_(options.max_running),
+      max_per_lane_(options.max_running_per_lane > 0
+                        ? options.max_running_per_lane
+                        : static_cast<std::size_t>(std::max(0L, options.max_host_connections))) {
     global_init_once();
     multi_ = curl_multi_init();
     if (multi_ == nullptr) throw std::runtime_error("curl_multi_init failed");
@@ -67,12 +74,12 @@ CurlMulti::~CurlMulti() {
     alive_.reset();
     std::vector<std::pair<CURL*, CurlDone>> aborted;
     aborted.reserve(transfers_.size());
-    for (auto& [easy, done] : transfers_) {
-        curl_multi_remove_handle(multi_, easy);
-        aborted.emplace_back(easy, std::move(done));
+    for (auto& [easy, t] : transfers_) {
+        if (t.running) curl_multi_remove_handle(multi_, easy);
+        aborted.emplace_back(easy, std::move(t.done));
     }
     transfers_.clear();
-    waiting_.clear();
+    lanes_.clear();
     // Closes cached connections through on_close_socket, so the watches must still exist.
     curl_multi_cleanup(multi_);
     multi_ = nullptr;
@@ -88,7 +95,7 @@ CurlMulti::~CurlMulti() {
     for (auto& [easy, done] : aborted) done(CURLE_ABORTED_BY_CALLBACK, easy);
 }
 
-void CurlMulti::perform(CURL* easy, CurlDone done) {
+void CurlMulti::perform(CURL* easy, CurlDone done, const void* lane) {
     if (easy == nullptr || transfers_.contains(easy)) {
         log::error("curl", "perform: null or already running easy handle");
         boost::asio::post(io_, [done = std::move(done), easy] {
@@ -100,35 +107,56 @@ void CurlMulti::perform(CURL* easy, CurlDone done) {
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, this);
     curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlMulti::on_close_socket);
     curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, this);
-    transfers_.emplace(easy, std::move(done));
-    if (max_running_ > 0 && running_ >= max_running_) {
-        waiting_.push_back(easy);
+    auto& t = transfers_.emplace(easy, Transfer{std::move(done), lane, false}).first->second;
+    Lane& l = lanes_[lane];
+    if (!l.waiting.empty() || !has_room(l)) {
+        l.waiting.push_back(easy);
+        ++waiting_;
         return;
     }
-    start(easy);
+    start(easy, t);
 }
 
-void CurlMulti::start(CURL* easy) {
+bool CurlMulti::lane_full(const void* lane) const {
+    if (max_per_lane_ == 0) return false;
+    auto it = lanes_.find(lane);
+    return it != lanes_.end() && it->second.running + it->second.waiting.size() >= max_per_lane_;
+}
+
+bool CurlMulti::has_room(const Lane& lane) const {
+    return (max_running_ == 0 || running_ < max_running_) && (max_per_lane_ == 0 || lane.running < max_per_lane_);
+}
+
+void CurlMulti::start(CURL* easy, Transfer& t) {
     // Adding only schedules work (through the timer callback); nothing completes in here.
     const CURLMcode rc = curl_multi_add_handle(multi_, easy);
     if (rc == CURLM_OK) {
+        t.running = true;
         ++running_;
+        ++lanes_[t.lane].running;
         return;
     }
     log::error("curl", "curl_multi_add_handle: {}", curl_multi_strerror(rc));
-    auto it = transfers_.find(easy);
-    CurlDone failed = std::move(it->second);
-    transfers_.erase(it);
+    CurlDone failed = std::move(t.done);
+    transfers_.erase(easy);
     boost::asio::post(io_, [failed = std::move(failed), easy] {
         if (failed) failed(CURLE_FAILED_INIT, easy);
     });
 }
 
+// Each lane's waiting transfers in order, while the caps allow. Lanes are few (one per
+// provider), so walking them all is cheap.
 void CurlMulti::start_waiting() {
-    while (!waiting_.empty() && (max_running_ == 0 || running_ < max_running_)) {
-        CURL* easy = waiting_.front();
-        waiting_.pop_front();
-        if (transfers_.contains(easy)) start(easy);
+    if (waiting_ == 0) return;
+    for (auto& [key, lane] : lanes_) {
+        while (!lane.waiting.empty() && has_room(lane)) {
+            CURL* easy = lane.waiting.front();
+            lane.waiting.pop_front();
+            --waiting_;
+            auto it = transfers_.find(easy);
+            if (it != transfers_.end()) start(easy, it->second);
+        }
+        if (max_running_ > 0 && running_ >= max_running_) return;
     }
 }
 
@@ -323,10 +351,12 @@ void CurlMulti::complete_finished() {
     }
     for (auto [easy, code] : finished) {
         curl_multi_remove_handle(multi_, easy);
-        if (running_ > 0) --running_;
         auto it = transfers_.find(easy);
         if (it == transfers_.end()) continue;
-        CurlDone done = std::move(it->second);
+        if (running_ > 0) --running_;
+        auto lane = lanes_.find(it->second.lane);
+        if (lane != lanes_.end() && lane->second.running > 0) --lane->second.running;
+        CurlDone done = std::move(it->second.done);
         transfers_.erase(it);
         if (done) done(code, easy);
     }

@@ -37,11 +37,19 @@ struct CurlMultiOptions {
     // CURLMOPT_MAXCONNECTS (idle cache size); 0 = curl's default, which shrinks with the
     // number of transfers running and so closes idle connections after a burst.
     long max_connects = 256;
-    // Transfers handed to curl at once; the others wait here, in order, and start as running
-    // ones finish. libcurl 7.88 walks its list of transfers on every removal, so thousands at
-    // once cost ~100 us of CPU per message instead of ~40 (bench/dispatch_bench.cpp,
-    // --concurrency 1000). A transfer's own timeout starts when it is handed over. 0: no cap.
+    // Transfers handed to curl at once, over all lanes; the others wait here, in order, and
+    // start as running ones finish. libcurl 7.88 walks its list of transfers on every removal,
+    // so thousands at once cost ~100 us of CPU per message instead of ~40 (bench/
+    // dispatch_bench.cpp, --concurrency 1000). A transfer's own timeout starts when it is
+    // handed over. 0: no cap.
     std::size_t max_running = 128;
+    // Transfers of one lane (one provider, so one host) handed to curl at once. Beyond the
+    // host's connection limit a transfer only waits inside curl, which retries its connection
+    // set-up (URL parse, connection lookup) each time a connection frees up: ~8 us of CPU per
+    // message at 1,000 in flight over 64 connections (rappel-bench-dispatch --concurrency
+    // 1000 --connections 64 --max-running 128 vs 64). 0: max_host_connections (no cap when
+    // that is 0 too).
+    std::size_t max_running_per_lane = 0;
 };
 
 // Called with the transfer's result and the easy handle, which is no longer attached to the
@@ -60,7 +68,13 @@ public:
     // Starts a configured easy handle. The caller keeps ownership of `easy` but must not touch
     // it until `done` runs; CurlMulti sets its open/close socket callbacks (don't override
     // them). `done` is called exactly once, on the io thread, never from inside perform().
-    void perform(CURL* easy, CurlDone done);
+    // `lane` names the caller's queue (an adapter passes itself): transfers of a lane start
+    // in order, at most max_running_per_lane at once.
+    void perform(CURL* easy, CurlDone done, const void* lane = nullptr);
+    // The lane holds max_running_per_lane transfers (running or waiting) or more: a caller
+    // may keep further sends to itself (no easy handle yet) and perform them as its own
+    // transfers complete, which they all will.
+    bool lane_full(const void* lane) const;
 
     // Transfers started and not yet completed.
     std::size_t active() const { return transfers_.size(); }
@@ -106,12 +120,24 @@ private:
     bool kick_pending_ = false;
     std::shared_ptr<int> alive_;  // handlers hold a weak_ptr: expired once we are gone
     std::unordered_map<curl_socket_t, WatchPtr> watches_;
-    std::unordered_map<CURL*, CurlDone> transfers_;  // running and waiting
-    std::deque<CURL*> waiting_;
+    struct Transfer {
+        CurlDone done;
+        const void* lane = nullptr;
+        bool running = false;
+    };
+    struct Lane {
+        std::size_t running = 0;
+        std::deque<CURL*> waiting;
+    };
+    std::unordered_map<CURL*, Transfer> transfers_;  // running and waiting
+    std::unordered_map<const void*, Lane> lanes_;
+    std::size_t waiting_ = 0;
     std::size_t running_ = 0;
     std::size_t max_running_ = 0;
+    std::size_t max_per_lane_ = 0;
 
-    void start(CURL* easy);
+    bool has_room(const Lane& lane) const;
+    void start(CURL* easy, Transfer& t);
     void start_waiting();
     std::vector<std::pair<CURL*, CURLcode>> finished_;  // complete_finished's reused buffer
     std::size_t open_sockets_ = 0;

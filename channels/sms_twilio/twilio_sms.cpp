@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <deque>
 #include <limits>
 #include <memory>
 #include <stdexcept>
@@ -133,9 +134,25 @@ struct TwilioSms::Transfer {
     SendCallback done;
 };
 
+// A send waiting for a free slot of this provider's lane, with no easy handle yet: so the
+// handles in use stay near the lane's cap (64) instead of one per message in flight (1,000),
+// whose buffers (16 KiB each) and set-up cost CPU and memory.
+struct TwilioSms::Queued {
+    std::string form;
+    std::string reminder_id;
+    SendCallback done;
+};
+
 struct TwilioSms::Pool {
-    SlistPtr shared_headers;  // Accept, Expect: (the tail of every send's header list)
+    explicit Pool(CurlMulti& c) : curl(c) {}
+    CurlMulti& curl;          // outlives the adapter and its transfers (rappeld, tests)
+    // Accept, Expect:, Authorization, User-Agent (the tail of every send's header list)
+    SlistPtr shared_headers;
+    // The endpoint parsed once: with CURLOPT_URL curl parses the text again on every
+    // transfer. curl only reads it (CURLOPT_CURLU), so all handles share it.
+    std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> url{curl_url(), &curl_url_cleanup};
     TransferPool<Transfer> transfers{kMaxIdleTransfers};
+    std::deque<Queued> queued;  // oldest first
 };
 
 void append_form_encoded(std::string& out, std::string_view value) { append_percent_encoded(out, value); }
@@ -212,9 +229,15 @@ TwilioSms::TwilioSms(const config::ProviderConfig& provider, CurlMulti& curl)
     while (base.ends_with('/')) base.pop_back();
     endpoint_ = base + "/2010-04-01/Accounts/" + form_encode(account_sid_) + "/Messages.json";
     from_encoded_ = form_encode(from_);
-    pool_ = std::make_shared<Pool>();
+    pool_ = std::make_shared<Pool>(curl_);
+    if (!pool_->url || curl_url_set(pool_->url.get(), CURLUPART_URL, endpoint_.c_str(), 0) != CURLUE_OK)
+        fail("base_url is not a valid URL");
+    // Basic auth and the user agent as fixed header lines: with CURLOPT_USERNAME/PASSWORD and
+    // CURLOPT_USERAGENT curl formats and base64-encodes them again for every request.
     if (!slist_append(pool_->shared_headers, "Accept: application/json") ||
-        !slist_append(pool_->shared_headers, "Expect:"))
+        !slist_append(pool_->shared_headers, "Expect:") ||
+        !slist_append(pool_->shared_headers, "Authorization: Basic " + base64_encode(account_sid_ + ":" + auth_token_)) ||
+        !slist_append(pool_->shared_headers, "User-Agent: rappel/" RAPPEL_VERSION))
         throw std::bad_alloc();
 }
 
@@ -228,13 +251,9 @@ std::unique_ptr<TwilioSms::Transfer> TwilioSms::take_transfer() {
     t->easy.reset(curl_easy_init());
     if (!t->easy) return nullptr;
     CURL* e = t->easy.get();
-    curl_easy_setopt(e, CURLOPT_URL, endpoint_.c_str());
+    curl_easy_setopt(e, CURLOPT_CURLU, pool_->url.get());
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
-    curl_easy_setopt(e, CURLOPT_USERNAME, account_sid_.c_str());
-    curl_easy_setopt(e, CURLOPT_PASSWORD, auth_token_.c_str());
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "rappel/" RAPPEL_VERSION);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &t->response);
     curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
@@ -248,31 +267,41 @@ void TwilioSms::send(const Message& message, SendCallback done) {
                     SendResult{SendStatus::rejected, {}, "missing recipient or reminder id", {}});
         return;
     }
-    std::unique_ptr<Transfer> t = take_transfer();
-    if (!t) {
-        post_result(curl_, std::move(done), SendResult{SendStatus::retry, {}, "out of memory", {}});
+    std::string form;
+    form.reserve(3 * (message.to.size() + message.text.size()) + from_encoded_.size() + 16);
+    form.append("To=");
+    append_form_encoded(form, message.to);
+    form.append("&From=").append(from_encoded_).append("&Body=");
+    append_form_encoded(form, message.text);
+    Queued q{std::move(form), message.reminder_id, std::move(done)};
+    if (!pool_->queued.empty() || curl_.lane_full(pool_.get())) {
+        pool_->queued.push_back(std::move(q));
         return;
     }
-    t->reminder_id = message.reminder_id;
-    t->form.clear();
-    t->form.reserve(3 * (message.to.size() + message.text.size()) + from_encoded_.size() + 16);
-    t->form.append("To=");
-    append_form_encoded(t->form, message.to);
-    t->form.append("&From=").append(from_encoded_).append("&Body=");
-    append_form_encoded(t->form, message.text);
+    std::unique_ptr<Transfer> t = take_transfer();
+    if (!t) {
+        post_result(curl_, std::move(q.done), SendResult{SendStatus::retry, {}, "out of memory", {}});
+        return;
+    }
+    start(pool_, std::move(t), std::move(q));
+}
+
+void TwilioSms::start(const std::shared_ptr<Pool>& pool, std::unique_ptr<Transfer> t, Queued q) {
+    t->reminder_id = std::move(q.reminder_id);
+    t->form = std::move(q.form);
     t->response.clear();
     t->token_line.assign("I-Twilio-Idempotency-Token: ");
-    t->token_line.append(header_safe(message.reminder_id));
+    t->token_line.append(header_safe(t->reminder_id));
     t->token_node.data = t->token_line.data();
-    t->token_node.next = pool_->shared_headers.get();
-    t->done = std::move(done);
+    t->token_node.next = pool->shared_headers.get();
+    t->done = std::move(q.done);
 
     CURL* e = t->easy.get();
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->form.data());
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->form.size()));
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, &t->token_node);
     (void)t.release();  // owned by the transfer until it completes; found via CURLOPT_PRIVATE
-    curl_.perform(e, [pool = pool_](CURLcode code, CURL* finished) {
+    pool->curl.perform(e, [pool](CURLcode code, CURL* finished) {
         auto owned = transfer_of<Transfer>(finished);
         long status = 0;
         curl_easy_getinfo(finished, CURLINFO_RESPONSE_CODE, &status);
@@ -285,9 +314,21 @@ void TwilioSms::send(const Message& message, SendCallback done) {
                    result.reason);
         SendCallback callback = std::move(owned->done);
         owned->done = nullptr;
-        pool->transfers.give_back(std::move(owned));
+        if (code == CURLE_ABORTED_BY_CALLBACK) {
+            // The CurlMulti is going away (it must not be given new transfers): what waits
+            // here is not sent, and says so, as an aborted transfer would.
+            std::deque<Queued> left;
+            left.swap(pool->queued);
+            for (auto& waiting : left) waiting.done(classify_twilio(code, 0, {}, std::nullopt));
+        } else if (!pool->queued.empty()) {
+            // This handle's slot goes to the oldest waiting send.
+            Queued next = std::move(pool->queued.front());
+            pool->queued.pop_front();
+            start(pool, std::move(owned), std::move(next));
+        }
+        if (owned) pool->transfers.give_back(std::move(owned));
         callback(std::move(result));
-    });
+    }, pool.get());
 }
 
 }  // namespace rappel::channels

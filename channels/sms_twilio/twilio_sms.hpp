@@ -39,8 +39,10 @@ public:
 
 private:
     struct Transfer;
+    struct Queued;
     struct Pool;
     std::unique_ptr<Transfer> take_transfer();
+    static void start(const std::shared_ptr<Pool>& pool, std::unique_ptr<Transfer> t, Queued q);
 
     CurlMulti& curl_;
     std::string name_;

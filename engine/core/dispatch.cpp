@@ -65,11 +65,15 @@ void Dispatch::claim(std::int32_t p, std::size_t capacity) {
     part.claiming = true;
     const scheduler::ClaimToken token = token_base_ | (++token_seq_ & 0xffffffffULL);
     // What this engine holds (sending, or its result waiting to be recorded) is never claimed
-    // again by it, even when its lease ran out while the Store was unreachable.
-    auto held = std::make_shared<std::set<scheduler::ReminderRef, RefLess>>();
-    for (const auto& [ref, f] : part.in_flight) held->insert(ref);
+    // again by it, even when its lease ran out while the Store was unreachable. Asked while
+    // the claim decides: only this partition's own claim (one at a time) adds to it.
+    auto holds = [this, p, alive = std::weak_ptr<char>(ctx_.alive)](const scheduler::ReminderRef& ref) {
+        if (alive.expired()) return true;
+        const Partition* held = ctx_.parts.find(p);
+        return held != nullptr && held->in_flight.count(ref) > 0;
+    };
     ctx_.deps.store.claim(p, ctx_.now(), ctx_.deps.clock->elapsed_during(ctx_.cfg.engine.lease), max, token,
-                          [held](const scheduler::ReminderRef& ref) { return held->count(ref) > 0; },
+                          std::move(holds),
                           ctx_.guard([this, p, token](Result<scheduler::ClaimBatch> r) {
                               on_claimed(p, token, std::move(r));
                           }));

@@ -378,3 +378,37 @@ BOOST_AUTO_TEST_CASE(the_destructor_aborts_waiting_transfers_too) {
     BOOST_TEST(waiting.code == CURLE_ABORTED_BY_CALLBACK);
     BOOST_TEST(server.requests() == 1U);  // the waiting one never reached the server
 }
+
+BOOST_AUTO_TEST_CASE(a_full_lane_waits_in_order_without_holding_up_another_lane) {
+    TestServer server;
+    asio::io_context io;
+    CurlMultiOptions options;
+    options.max_host_connections = 0;
+    options.max_running_per_lane = 2;
+    CurlMulti multi(io, options);
+    const int lane_a = 0, lane_b = 0;
+    Fetch hung1, hung2, queued, other;
+    auto record = [](Fetch& f) {
+        return [&f](CURLcode code, CURL* easy) {
+            EasyPtr owned{easy};
+            f.code = code;
+            ++f.calls;
+        };
+    };
+    multi.perform(make_get(server.url("/hang"), hung1, 500), record(hung1), &lane_a);
+    BOOST_TEST(!multi.lane_full(&lane_a));
+    multi.perform(make_get(server.url("/hang"), hung2, 500), record(hung2), &lane_a);
+    BOOST_TEST(multi.lane_full(&lane_a));
+    BOOST_TEST(!multi.lane_full(&lane_b));
+    multi.perform(make_get(server.url("/hello"), queued), record(queued), &lane_a);
+    multi.perform(make_get(server.url("/hello"), other), record(other), &lane_b);
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return other.calls == 1; }));
+    BOOST_TEST(other.code == CURLE_OK);
+    BOOST_TEST(queued.calls == 0);  // behind the two hung ones of its lane
+    BOOST_TEST(server.requests() == 3U);
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return queued.calls == 1; }, std::chrono::seconds{10}));
+    BOOST_TEST(hung1.code == CURLE_OPERATION_TIMEDOUT);
+    BOOST_TEST(hung2.code == CURLE_OPERATION_TIMEDOUT);
+    BOOST_TEST(queued.code == CURLE_OK);
+    BOOST_TEST(!multi.lane_full(&lane_a));
+}

@@ -307,6 +307,8 @@ BOOST_AUTO_TEST_CASE(a_burst_beyond_the_host_limit_queues_on_cached_connections)
     // The second burst found the first one's connections in the cache.
     BOOST_TEST(h.curl.sockets_opened() <= limit);
     BOOST_TEST(h.curl.open_sockets_for_test() <= limit);
+    // Sends beyond the lane's cap waited without an easy handle: no more handles than that.
+    BOOST_TEST(h.channel->idle_handles_for_test() <= limit);
 }
 
 BOOST_AUTO_TEST_CASE(a_pooled_handle_carries_nothing_from_its_previous_send) {

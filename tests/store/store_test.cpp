@@ -446,6 +446,28 @@ BOOST_AUTO_TEST_CASE(an_expired_lease_lets_another_engine_reclaim_and_fences_the
     BOOST_CHECK_EQUAL(env.with_status("sent").size(), 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_result_is_recorded_against_what_redis_holds_not_the_claim_s_own_copy) {
+    Env env;
+    auto ev = due_event("L1", 1, kDue);
+    env.apply({item(0, ev, {planned(ev, "30d", kT0 + 24h)})});
+    auto a = env.claim(kT0 + 24h, "engine-a", Millis{60000});
+    BOOST_REQUIRE_EQUAL(a.items.size(), 1u);
+    // Another engine, with its own store and connection, re-claims once the lease ran out.
+    redis::Client other_client{env.io, redis::Endpoint{env.server.host(), env.server.port(), ""}};
+    other_client.start();
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!other_client.connected() && std::chrono::steady_clock::now() < deadline) env.io.run_one_for(20ms);
+    RedisStore other{other_client, "rp", kTopic, Millis{std::chrono::days{400}}};
+    std::optional<Result<ClaimBatch>> b;
+    other.claim(kPart, kT0 + 24h + 61s, Millis{60000}, 10, tok("engine-b"), {}, [&](auto x) { b = std::move(x); });
+    auto rb = env.ok(env.wait(b));
+    BOOST_REQUIRE_EQUAL(rb.items.size(), 1u);
+    // This store's copy of the record (from its claim) is stale: the result is fenced.
+    BOOST_CHECK_EQUAL(env.complete(kT0 + 24h + 62s, a.items[0], "engine-a", AttemptResult::sent), RecordStatus::fenced);
+    BOOST_CHECK_EQUAL(env.with_status("sent").size(), 0u);
+    other_client.stop();
+}
+
 BOOST_AUTO_TEST_CASE(a_reminder_claimed_after_its_expiry_ends_expired) {
     Env env;
     auto ev = due_event("L1", 1, kDue);
