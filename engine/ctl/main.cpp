@@ -6,6 +6,7 @@
 #include <boost/program_options.hpp>
 
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,13 +53,12 @@ int usage_error(const std::string& message) {
     return 2;
 }
 
-int run_validate(const std::vector<std::string>& args) {
-    po::options_description opts("validate options");
-    opts.add_options()("help,h", "show this help")("config", po::value<std::string>(), "configuration file (YAML)")(
-        "no-secrets", "check that secrets are named, without reading them");
+// Parses a command's arguments (CONFIG as the first positional); answers --help. A value:
+// the exit status to return at once.
+std::optional<int> parse_command(const std::vector<std::string>& args, const po::options_description& opts,
+                                 std::string_view usage, po::variables_map& vm) {
     po::positional_options_description pos;
     pos.add("config", 1);
-    po::variables_map vm;
     try {
         po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
         po::notify(vm);
@@ -66,9 +66,18 @@ int run_validate(const std::vector<std::string>& args) {
         return usage_error(e.what());
     }
     if (vm.count("help")) {
-        std::cout << "Usage: rappelctl validate CONFIG [--no-secrets]\n\n" << opts << "\n";
+        std::cout << "Usage: " << usage << "\n\n" << opts << "\n";
         return 0;
     }
+    return std::nullopt;
+}
+
+int run_validate(const std::vector<std::string>& args) {
+    po::options_description opts("validate options");
+    opts.add_options()("help,h", "show this help")("config", po::value<std::string>(), "configuration file (YAML)")(
+        "no-secrets", "check that secrets are named, without reading them");
+    po::variables_map vm;
+    if (auto done = parse_command(args, opts, "rappelctl validate CONFIG [--no-secrets]", vm)) return *done;
     if (!vm.count("config")) return usage_error("validate needs a CONFIG file");
     return ctl::validate(vm["config"].as<std::string>(), std::cout, std::cerr, vm.count("no-secrets") == 0);
 }
@@ -83,20 +92,10 @@ int run_preview(const std::vector<std::string>& args) {
         ("event,e", po::value<std::string>(), "renewal-event/1 JSON file (default: built-in samples)")
         ("out,o", po::value<std::string>()->default_value("."), "directory for the HTML (and WAV) files")
         ("wav", "also write WAV files with espeak-ng, if it is installed");
-    po::positional_options_description pos;
-    pos.add("config", 1);
     po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
-        po::notify(vm);
-    } catch (const std::exception& e) {
-        return usage_error(e.what());
-    }
-    if (vm.count("help")) {
-        std::cout << "Usage: rappelctl preview CONFIG --program P --stage S [--event FILE] [--out DIR] [--wav]\n\n"
-                  << opts << "\n";
-        return 0;
-    }
+    if (auto done = parse_command(
+            args, opts, "rappelctl preview CONFIG --program P --stage S [--event FILE] [--out DIR] [--wav]", vm))
+        return *done;
     if (!vm.count("config")) return usage_error("preview needs a CONFIG file");
     if (!vm.count("stage")) return usage_error("preview needs --stage");
     ctl::PreviewOptions o;
@@ -122,20 +121,10 @@ int run_forecast(const std::vector<std::string>& args) {
         ("channel,c", po::value<std::string>()->default_value("sms"), "sms, email or voice")
         ("at", po::value<std::string>(), "instant to forecast from, RFC 3339 (default: now)");
     // clang-format on
-    po::positional_options_description pos;
-    pos.add("config", 1);
     po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
-        po::notify(vm);
-    } catch (const std::exception& e) {
-        return usage_error(e.what());
-    }
-    if (vm.count("help")) {
-        std::cout << "Usage: rappelctl forecast CONFIG --rate N [--program P] [--channel C] [--at RFC3339]\n\n"
-                  << opts << "\n";
-        return 0;
-    }
+    if (auto done = parse_command(
+            args, opts, "rappelctl forecast CONFIG --rate N [--program P] [--channel C] [--at RFC3339]", vm))
+        return *done;
     if (!vm.count("config")) return usage_error("forecast needs a CONFIG file");
     if (!vm.count("rate") || vm["rate"].as<double>() <= 0) return usage_error("forecast needs --rate above 0");
     ctl::ForecastOptions o;
