@@ -4,6 +4,7 @@
 #include "engine/core/lifecycle.hpp"
 
 #include <charconv>
+#include <numeric>
 
 namespace rappel::core {
 namespace {
@@ -57,9 +58,6 @@ void Relay::check(std::int32_t p, std::shared_ptr<std::vector<scheduler::OutboxE
         p, since, ctx_.guard([this, p, entries](Result<OutcomeHistory::Positions> r) {
             checks_.erase(p);
             if (!r) return failed(p, "reading back the outcomes already published", r.error().message);
-            if (!r.value().empty())
-                log::info(kLog, "partition {}: {} outcomes of an interrupted relay round were already published", p,
-                          r.value().size());
             publish(p, entries, std::move(r.value()));
         }));
 }
@@ -78,6 +76,11 @@ void Relay::publish(std::int32_t p, std::shared_ptr<std::vector<scheduler::Outbo
             positions.push_back(std::move(pos));
             sent.push_back(&e.outcomes[i]);
         }
+    if (const auto skipped = std::accumulate(entries->begin(), entries->end(), std::size_t{0},
+                                             [](std::size_t n, const auto& e) { return n + e.outcomes.size(); }) -
+                             sent.size();
+        skipped > 0)
+        log::info(kLog, "partition {}: {} outcomes of an interrupted relay round were already published", p, skipped);
     records.reserve(sent.size());
     for (std::size_t i = 0; i < sent.size(); ++i) records.push_back({sent[i]->key, sent[i]->value, positions[i]});
     auto all_acked = [this, p, entries, sent = std::move(sent)](const Delivery& d) {
