@@ -41,10 +41,12 @@ Producer::DeliveryReport::Failure classify(rd_kafka_resp_err_t err) {
     }
 }
 
-void deliver(const Producer::DeliveryCallback& cb, const Producer::DeliveryReport& report) {
+// A callback that throws must not unwind through librdkafka.
+template <typename F, typename... Args>
+void deliver(const F& cb, const Args&... args) {
     if (!cb) return;
     try {
-        cb(report);
+        cb(args...);
     } catch (const std::exception& e) {
         log::error("kafka", "delivery callback threw: {}", e.what());
     } catch (...) {
@@ -75,14 +77,7 @@ struct BatchTicket final : Ticket {
         if (!report.ok && failed++ == 0) first = report;
         if (--remaining > 0) return;
         std::unique_ptr<BatchTicket> self(this);
-        if (destroying || !cb) return;
-        try {
-            cb(first, failed);
-        } catch (const std::exception& e) {
-            log::error("kafka", "delivery callback threw: {}", e.what());
-        } catch (...) {
-            log::error("kafka", "delivery callback threw");
-        }
+        if (!destroying) deliver(cb, first, failed);
     }
     std::size_t remaining;
     std::size_t failed = 0;
